@@ -1,3 +1,82 @@
-"""tinygrad_edu: automatic differentiation over NumPy, written to be read."""
+"""tinygrad_edu: automatic differentiation over NumPy, written to be read.
+
+    import tinygrad_edu as tg
+    x = tg.Tensor([1.0, 2.0, 3.0], requires_grad=True)
+    (x * x).sum().backward()
+    x.grad          # Tensor([2., 4., 6.])
+
+Where to start reading: `tensor.py` (the Tensor), `autograd.py` (Function and the
+backward walk), `ops.py` (every op and its derivative), `gradcheck.py` (proving them).
+"""
 
 __version__ = "0.1.0"
+
+from . import autograd, ops
+from .autograd import Function, detect_anomaly, enable_grad, is_grad_enabled, no_grad
+from .creation import (
+    arange,
+    eye,
+    full,
+    generator,
+    linspace,
+    manual_seed,
+    normal,
+    ones,
+    ones_like,
+    rand,
+    randn,
+    uniform,
+    zeros,
+    zeros_like,
+)
+from .dtypes import get_default_dtype, set_default_dtype
+from .functions import (
+    abs,
+    argmax,
+    argmin,
+    cat,
+    clip,
+    cos,
+    dot,
+    einsum,
+    exp,
+    expand,
+    flatten,
+    gelu,
+    leaky_relu,
+    log,
+    log_softmax,
+    logsumexp,
+    matmul,
+    max,
+    maximum,
+    mean,
+    min,
+    minimum,
+    outer,
+    pad,
+    permute,
+    relu,
+    reshape,
+    sigmoid,
+    sin,
+    softmax,
+    softplus,
+    split,
+    sqrt,
+    squeeze,
+    stack,
+    std,
+    sum,
+    tanh,
+    transpose,
+    unsqueeze,
+    var,
+    where,
+)
+from .gradcheck import GradcheckReport, gradcheck, gradgradcheck
+from .tensor import Tensor
+
+import numpy as _np  # noqa: E402
+
+float32, float64 = _np.float32, _np.float64  # so that tg.float64 reads like torch.float64

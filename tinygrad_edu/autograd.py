@@ -1,0 +1,505 @@
+"""The engine: `Function` (one node of the graph), grad mode, and the backward walk.
+
+Read this file top to bottom:
+
+1. grad mode (`no_grad`, `enable_grad`): whether new ops are recorded at all;
+2. anomaly mode (`detect_anomaly`): check every op for NaN/Inf and say where it came from;
+3. `Function`: the base class of every op. `apply` runs `forward` on NumPy arrays and,
+   when a gradient will be needed, keeps the node (the Function instance, which is also
+   the `ctx`) as the output's `grad_fn`;
+4. `backward`/`grad`: sort the graph once, then walk it from the output to the leaves,
+   calling each node's `backward` with the gradient of its output (the chain rule).
+
+The Tensor class lives in `tensor.py`; this module only needs it to wrap arrays, and
+imports it at the very end (`tensor.py` imports `ops.py`, which imports this file).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+import traceback
+import weakref
+
+import numpy as np
+
+# ---------------------------------------------------------------------------------------
+# 1. Grad mode: is the graph being recorded? One flag per thread, like PyTorch.
+# ---------------------------------------------------------------------------------------
+
+
+class _GradMode(threading.local):
+    enabled = True  # the class attribute is each new thread's starting value
+
+
+_grad_mode = _GradMode()
+
+
+def is_grad_enabled() -> bool:
+    """True when new ops record the graph (the default); False inside `no_grad()`."""
+    return _grad_mode.enabled
+
+
+class _SetGradMode(contextlib.ContextDecorator):
+    """Context manager and decorator that sets grad mode for this thread, then restores it."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+        self._previous: list[bool] = []  # a stack, so one instance can be nested
+
+    def __enter__(self):
+        self._previous.append(_grad_mode.enabled)
+        _grad_mode.enabled = self.enabled
+        return self
+
+    def __exit__(self, *exc):
+        _grad_mode.enabled = self._previous.pop()
+        return False
+
+
+def no_grad() -> _SetGradMode:
+    """Do not record ops (no `grad_fn`, nothing saved): for evaluation and optimizer steps.
+
+    Works as `with tg.no_grad():` and as a decorator `@tg.no_grad()`. The mode is per
+    thread: another thread keeps recording.
+    """
+    return _SetGradMode(False)
+
+
+def enable_grad() -> _SetGradMode:
+    """Record ops again, for example inside a `no_grad()` block."""
+    return _SetGradMode(True)
+
+
+# ---------------------------------------------------------------------------------------
+# 2. Anomaly mode: find the first op that makes a NaN or an Inf.
+# ---------------------------------------------------------------------------------------
+
+
+class _AnomalyMode:
+    enabled = False  # global, as in PyTorch: NaN hunting is a whole-program switch
+
+
+_anomaly = _AnomalyMode()
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+class detect_anomaly(contextlib.ContextDecorator):
+    """Raise on the first NaN or Inf that an op produces, in forward or in backward.
+
+    Inside `with tg.detect_anomaly():` every op remembers the file and line of the user's
+    code that created it, and checks its output; every backward checks the gradients it
+    returns. The error names the op, the shapes and ranges of its inputs and that line.
+    It slows every op down: use it to hunt a NaN, not for training.
+    """
+
+    def __enter__(self):
+        self._previous = _anomaly.enabled
+        _anomaly.enabled = True
+        return self
+
+    def __exit__(self, *exc):
+        _anomaly.enabled = self._previous
+        return False
+
+
+def _user_frame() -> str:
+    """`file:line` of the innermost stack frame outside this package (the user's code)."""
+    for frame in reversed(traceback.extract_stack()):
+        if not os.path.abspath(frame.filename).startswith(_PACKAGE_DIR):
+            return f"{frame.filename}:{frame.lineno}" + (f"  {frame.line}" if frame.line else "")
+    return "<unknown>"
+
+
+def _describe(value) -> str:
+    """One line about an input: shape and range (NaN-aware), for anomaly messages."""
+    data = getattr(value, "data", value)
+    if not isinstance(data, np.ndarray) or data.size == 0 or data.dtype.kind not in "fiu":
+        return repr(data) if not isinstance(data, np.ndarray) else f"shape {data.shape}"
+    finite = data[np.isfinite(data)]
+    rng = f"min {finite.min():.4g}, max {finite.max():.4g}" if finite.size else "no finite value"
+    bad = data.size - finite.size
+    return f"shape {data.shape}, {rng}" + (f", {bad} NaN/Inf" if bad else "")
+
+
+def _check_forward(node: Function, inputs: tuple, out: np.ndarray) -> None:
+    if out.dtype.kind != "f" or np.isfinite(out).all():
+        return
+    already = any(
+        isinstance(getattr(x, "data", x), np.ndarray)
+        and getattr(x, "data", x).dtype.kind == "f"
+        and not np.isfinite(getattr(x, "data", x)).all()
+        for x in inputs
+    )
+    lines = [f"detect_anomaly: {node.name} produced NaN/Inf in its forward output."]
+    lines += [f"  input {i}: {_describe(x)}" for i, x in enumerate(inputs)]
+    lines.append(f"  created at {node.created_at}")
+    if already:
+        lines.append("  Its inputs already held NaN/Inf: look earlier, at where they were made.")
+    raise FloatingPointError("\n".join(lines))
+
+
+def _check_backward(node: Function, index: int, grad) -> None:
+    if np.isfinite(grad.data).all():
+        return
+    lines = [f"detect_anomaly: the backward of {node.name} returned NaN/Inf "
+             f"in the gradient for its input {index}."]
+    lines += [f"  input {i}: {_describe(x)}" for i, x in enumerate(node.inputs)]
+    lines.append(f"  created at {node.created_at}")
+    raise FloatingPointError("\n".join(lines))
+
+
+# ---------------------------------------------------------------------------------------
+# 3. Function: one op, one node of the graph.
+# ---------------------------------------------------------------------------------------
+
+class Function:
+    """Base class of every op. Subclass it with two static methods::
+
+        class Square(tg.Function):
+            @staticmethod
+            def forward(ctx, x):            # x is a Tensor; compute with NumPy on x.data
+                ctx.save_for_backward(x)
+                return x.data ** 2          # an ndarray (or a Tensor)
+
+            @staticmethod
+            def backward(ctx, grad_output):  # d/dx x^2 = 2x
+                (x,) = ctx.saved_tensors
+                return grad_output * 2 * x   # written with Tensor ops
+
+        y = Square.apply(x)
+
+    `apply` calls `forward(ctx, *inputs, **options)`; positional inputs may be Tensors or
+    constants (numbers, ndarrays), keyword options are settings such as `axis`.
+    `backward(ctx, grad_output)` returns one gradient per positional input (a Tensor, or
+    None where no gradient is needed: see `ctx.needs_input_grad`), each with the shape of
+    its input. It is written with Tensor ops, so that `backward(create_graph=True)` can
+    record it and differentiate it again.
+
+    The instance passed as `ctx` is the graph node itself: it becomes the output's
+    `grad_fn`, keeps `inputs` (the tensors it was applied to), and holds what forward saved.
+    """
+
+    # The engine's fields live in slots (small and fast); subclasses get a __dict__ for
+    # whatever else forward wants to remember (`ctx.axis = axis`).
+    __slots__ = ("inputs", "needs_input_grad", "saved", "output_data", "hooks",
+                 "retained", "freed", "created_at", "__weakref__")
+
+    # --- what forward and backward call -------------------------------------------------
+
+    def save_for_backward(self, *values) -> None:
+        """Keep tensors (or arrays, numbers) for backward. Freed after backward."""
+        self.saved = values
+
+    @property
+    def saved_tensors(self) -> tuple:
+        """What forward saved, in the same order."""
+        if self.freed:
+            raise RuntimeError(_FREED_MESSAGE.format(name=self.name))
+        return self.saved
+
+    def save_output(self, output: np.ndarray) -> np.ndarray:
+        """Keep this op's own output for backward (exp, tanh, sigmoid, sqrt use it).
+
+        Returns `output`, so forward can end with `return ctx.save_output(y)`.
+        """
+        self.output_data = output
+        return output
+
+    @property
+    def output(self):
+        """This op's output, as a Tensor connected to the graph (for backward).
+
+        Only the array is stored, never the output Tensor itself: the output points to
+        this node through `grad_fn`, and a pointer back would make a reference cycle that
+        only the garbage collector could free.
+        """
+        if self.freed or self.output_data is None:
+            raise RuntimeError(_FREED_MESSAGE.format(name=self.name)
+                               if self.freed else
+                               f"{self.name}.backward uses ctx.output, but its forward did "
+                               "not call ctx.save_output(result)")
+        return _tensor.Tensor._make(self.output_data, is_grad_enabled(), self)
+
+    @property
+    def name(self) -> str:
+        """The op's name, as shown in graphs and error messages (`"MatMul"`, `"Relu"`)."""
+        return type(self).__name__
+
+    def __repr__(self) -> str:
+        return f"<{self.name} node>"
+
+    # --- to be written by each op -------------------------------------------------------
+
+    @staticmethod
+    def forward(ctx, *inputs, **options):
+        raise NotImplementedError("a Function subclass must define forward(ctx, ...)")
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        raise NotImplementedError("a Function subclass must define backward(ctx, grad_output)")
+
+    # --- running an op ------------------------------------------------------------------
+
+    @classmethod
+    def apply(cls, *inputs, **options):
+        """Run the op forward and, if a gradient will be needed, record it in the graph."""
+        Tensor = _tensor.Tensor
+        node = cls.__new__(cls)
+        node.saved = ()
+        node.output_data = None
+        node.freed = False
+        out = cls.forward(node, *inputs, **options)
+        if type(out) is not np.ndarray:
+            out = out.data if isinstance(out, Tensor) else np.asarray(out)
+
+        # The output needs a gradient when grad mode is on and any input needs one.
+        requires_grad = False
+        if _grad_mode.enabled:
+            for x in inputs:
+                if isinstance(x, Tensor) and x.requires_grad:
+                    requires_grad = True
+                    break
+        if requires_grad:
+            node.inputs = inputs
+            node.needs_input_grad = tuple([isinstance(x, Tensor) and x.requires_grad
+                                           for x in inputs])
+            node.hooks = None
+            node.retained = None
+            if _anomaly.enabled:
+                node.created_at = _user_frame()
+                _check_forward(node, inputs, out)
+            return Tensor._make(out, True, node)
+        if _anomaly.enabled:
+            node.inputs = inputs
+            node.created_at = _user_frame()
+            _check_forward(node, inputs, out)
+        return Tensor._make(out, False, None)
+
+
+_FREED_MESSAGE = (
+    "Trying to backward through the graph a second time: the values that {name} saved "
+    "for its backward were freed by the first .backward(). Call .backward(retain_graph=True) "
+    "the first time if you need to go through the graph again, or recompute the forward pass."
+)
+
+
+# ---------------------------------------------------------------------------------------
+# 4. The backward walk.
+# ---------------------------------------------------------------------------------------
+
+
+def topological_order(root: Function) -> list[Function]:
+    """The nodes that lead to `root`, each after every node that uses its output.
+
+    An iterative depth-first search (a recursive one dies on deep graphs): a node is
+    appended only after everything it depends on, then the list is reversed, so that
+    when the walk reaches a node, every path from the root has already added its share
+    of that node's gradient.
+    """
+    order: list[Function] = []
+    visited: set[int] = set()
+    stack = [(root, False)]
+    while stack:
+        node, inputs_done = stack.pop()
+        if inputs_done:
+            order.append(node)
+            continue
+        if id(node) in visited:
+            continue
+        visited.add(id(node))
+        stack.append((node, True))
+        for x, needs in zip(node.inputs, node.needs_input_grad):
+            if needs:
+                parent = x.grad_fn
+                if parent is not None and id(parent) not in visited:
+                    stack.append((parent, False))
+    order.reverse()
+    return order
+
+
+def _as_gradient(value, like, what: str):
+    """Turn a user-supplied `gradient` into a Tensor with the shape and dtype of `like`."""
+    Tensor = _tensor.Tensor
+    data = value.data if isinstance(value, Tensor) else np.asarray(value)
+    if data.shape != like.shape:
+        raise RuntimeError(f"{what}: gradient has shape {data.shape} but the tensor has shape "
+                           f"{like.shape}; pass a gradient of the same shape")
+    if isinstance(value, Tensor) and data.dtype == like.dtype:
+        return value
+    return Tensor._make(data.astype(like.dtype, copy=False), False, None)
+
+
+def _check_input_grad(node: Function, index: int, x, g):
+    """Make sure the gradient a backward returned fits its input; fix the dtype only."""
+    Tensor = _tensor.Tensor
+    if not isinstance(g, Tensor):
+        g = Tensor._make(np.asarray(g), False, None)
+    if g.data.shape != x.data.shape:
+        raise RuntimeError(
+            f"{node.name}.backward returned a gradient of shape {g.data.shape} for input {index}, "
+            f"which has shape {x.data.shape}. A gradient must have its input's shape: if the "
+            "input was broadcast in forward, sum the gradient over the broadcast axes "
+            "(tinygrad_edu.ops.unbroadcast does it).")
+    if g.data.dtype != x.data.dtype:
+        g = g.astype(x.data.dtype)  # e.g. float32 input combined with a float64 array
+    if _anomaly.enabled:
+        _check_backward(node, index, g)
+    return g
+
+
+def _run_hooks(hooks, grad):
+    for hook in hooks:
+        replaced = hook(grad)
+        if replaced is not None:
+            grad = replaced
+    return grad
+
+
+def _accumulate(store: dict, key, grad):
+    previous = store.get(key)
+    store[key] = grad if previous is None else previous + grad
+
+
+def run_backward(root, gradient, retain_graph: bool, create_graph: bool, inputs=None):
+    """The chain rule over the whole graph below `root`.
+
+    With `inputs=None` (what `Tensor.backward` does) gradients are accumulated into the
+    `.grad` of the leaves. With a list of tensors, their gradients are returned instead
+    and no `.grad` is touched (what `tg.autograd.grad` and gradcheck use).
+    """
+    Tensor = _tensor.Tensor
+    with _SetGradMode(create_graph):
+        node_grads: dict[Function, object] = {}  # gradient of each node's output so far
+        leaf_grads: dict[Tensor, object] = {}    # gradient of each leaf so far
+        wanted = None
+        if inputs is not None:
+            wanted = {id(x): x for x in inputs}
+            found = {}
+        if root.grad_fn is None:
+            order = []
+            leaf_grads[root] = gradient
+        else:
+            order = topological_order(root.grad_fn)
+            node_grads[root.grad_fn] = gradient
+
+        for node in order:
+            grad_output = node_grads.pop(node, None)
+            if grad_output is None:
+                continue  # no path from the root carried a gradient here
+            if node.freed:
+                raise RuntimeError(_FREED_MESSAGE.format(name=node.name))
+            if node.hooks is not None:
+                grad_output = _run_hooks(node.hooks, grad_output)
+            if node.retained is not None:
+                retained = node.retained()
+                if retained is not None and wanted is None:
+                    keep = grad_output if create_graph else grad_output.detach()
+                    retained.grad = keep if retained.grad is None else retained.grad + keep
+            if wanted is not None:
+                for x in wanted.values():
+                    if x.grad_fn is node:
+                        found[id(x)] = grad_output
+
+            input_grads = type(node).backward(node, grad_output)
+            if not isinstance(input_grads, tuple):
+                input_grads = (input_grads,)
+            if len(input_grads) != len(node.inputs):
+                raise RuntimeError(
+                    f"{node.name}.backward returned {len(input_grads)} gradient(s) but the op "
+                    f"has {len(node.inputs)} input(s): return one per input (None for inputs "
+                    "that need no gradient)")
+            for index, (x, needs, g) in enumerate(zip(node.inputs, node.needs_input_grad,
+                                                      input_grads)):
+                if g is None or not needs:
+                    continue
+                g = _check_input_grad(node, index, x, g)
+                if x.grad_fn is None:
+                    _accumulate(leaf_grads, x, g)
+                else:
+                    _accumulate(node_grads, x.grad_fn, g)
+            if not retain_graph:
+                node.saved = None
+                node.output_data = None
+                node.freed = True
+
+        if wanted is not None:
+            for key, x in wanted.items():
+                if x.grad_fn is None and x in leaf_grads:
+                    found[key] = _run_hooks(x._hooks, leaf_grads[x]) if x._hooks else leaf_grads[x]
+            return [found.get(id(x)) for x in inputs]
+
+        for leaf, g in leaf_grads.items():
+            if leaf._hooks:
+                g = _run_hooks(leaf._hooks, g)
+            if not create_graph:
+                g = g.detach()
+            leaf.grad = g if leaf.grad is None else leaf.grad + g
+    return None
+
+
+def _prepare_root(root, gradient, what: str):
+    Tensor = _tensor.Tensor
+    if not isinstance(root, Tensor):
+        raise TypeError(f"{what}: expected a Tensor, got {type(root).__name__}")
+    if not root.requires_grad:
+        raise RuntimeError(
+            f"{what}: this tensor does not require grad and has no grad_fn, so there is no "
+            "graph to go back through. Create the inputs with requires_grad=True, and do not "
+            "compute under tg.no_grad()")
+    if gradient is None:
+        if root.data.size != 1:
+            raise RuntimeError(
+                f"{what}: the tensor has shape {root.data.shape}; a gradient can be implied only "
+                "for a one-element output. Reduce it first (e.g. y.sum().backward()) or pass "
+                "gradient= with the same shape (the vector of a vector-Jacobian product)")
+        return Tensor._make(np.ones_like(root.data), False, None)
+    return _as_gradient(gradient, root.data, what)
+
+
+def backward(root, gradient=None, retain_graph=None, create_graph=False) -> None:
+    """Accumulate d(root)/d(leaf) into `leaf.grad` for every leaf that requires grad."""
+    if retain_graph is None:
+        retain_graph = create_graph
+    gradient = _prepare_root(root, gradient, "backward")
+    run_backward(root, gradient, retain_graph, create_graph)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
+         allow_unused=True):
+    """Gradients of `outputs` with respect to `inputs`, returned, not stored in `.grad`.
+
+    As `torch.autograd.grad`: `outputs` is a Tensor, `inputs` a Tensor or a sequence of
+    them; an input that does not influence the output gets `None` (or an error when
+    `allow_unused=False`).
+    """
+    Tensor = _tensor.Tensor
+    single = isinstance(inputs, Tensor)
+    inputs = [inputs] if single else list(inputs)
+    if retain_graph is None:
+        retain_graph = create_graph
+    gradient = _prepare_root(outputs, grad_outputs, "grad")
+    grads = run_backward(outputs, gradient, retain_graph, create_graph, inputs)
+    if not allow_unused:
+        for i, g in enumerate(grads):
+            if g is None:
+                raise RuntimeError(f"grad: input {i} was not used to compute the output "
+                                   "(pass allow_unused=True to get None for it)")
+    return grads[0] if single else grads
+
+
+class _RemovableHandle:
+    """Returned by `register_hook`; `.remove()` takes the hook out again."""
+
+    def __init__(self, hooks: list, hook):
+        self._hooks = hooks
+        self._hook = hook
+
+    def remove(self) -> None:
+        if self._hook in self._hooks:
+            self._hooks.remove(self._hook)
+
+
+# Last, so that this module is complete when tensor.py (which needs Function) runs.
+from . import tensor as _tensor  # noqa: E402

@@ -1,0 +1,844 @@
+"""Every primitive op: one small `Function` class each, forward and backward side by side.
+
+Forward works on NumPy arrays (`x.data`); backward is written with Tensor ops, so that
+`backward(create_graph=True)` records it and second derivatives come for free. Above
+each backward, its derivative in one line of math.
+
+Conventions:
+- positional inputs are Tensors or constants (Python numbers, ndarrays); a constant
+  never gets a gradient. Settings such as `axis` come as keyword options.
+- a binary op broadcasts like NumPy, so its gradient for an input is summed back to that
+  input's shape by `unbroadcast`, the one helper that handles every broadcasting case.
+- ops that are compositions of these (mean, var, softmax, logsumexp, ...) are written as
+  Tensor methods in `tensor.py`, built from the primitives here.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .autograd import Function
+
+# ---------------------------------------------------------------------------------------
+# helpers
+# ---------------------------------------------------------------------------------------
+
+
+def _data(x):
+    """The NumPy value of an input: a Tensor's array, or the constant itself.
+
+    A NumPy scalar (`np.float64(2.0)`, from `np.sqrt(2)` say) is turned into a Python
+    number, so that, as in PyTorch, multiplying a float32 tensor by it stays float32.
+    """
+    if isinstance(x, _tensor.Tensor):
+        return x.data
+    if isinstance(x, np.generic):
+        return x.item()
+    if isinstance(x, (list, tuple)):
+        return _tensor.Tensor(x).data
+    return x
+
+
+def unbroadcast(grad, shape: tuple):
+    """Sum `grad` down to `shape`: the gradient of a broadcast.
+
+    Broadcasting copies an input along new leading axes and along axes of size 1; each
+    copy received its own gradient, and the chain rule adds them up. So: sum the extra
+    leading axes away, then sum (keeping the axis) where the input had size 1.
+    """
+    if grad.shape == shape:
+        return grad
+    extra = grad.ndim - len(shape)
+    axes = tuple(range(extra)) + tuple(
+        extra + i for i, size in enumerate(shape) if size == 1 and grad.shape[extra + i] != 1)
+    return grad.sum(axis=axes).reshape(shape)
+
+
+def _broadcast_error(op: str, x, y) -> ValueError:
+    sx, sy = np.shape(_data(x)), np.shape(_data(y))
+    return ValueError(f"{op}: shapes {sx} and {sy} cannot be broadcast together: aligned from "
+                      "the right, each pair of sizes must be equal or one of them 1")
+
+
+def _binary(op: str, fn, x, y):
+    """Run a NumPy binary op, turning a broadcasting failure into an error that teaches."""
+    try:
+        return fn(_data(x), _data(y))
+    except ValueError as error:
+        if "broadcast" in str(error):
+            raise _broadcast_error(op, x, y) from None
+        raise
+
+
+def _normalize_axes(axis, ndim: int, op: str):
+    """`axis` (None, an int or a tuple, negatives allowed) as a sorted tuple of axes."""
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    out = []
+    for a in axes:
+        if not -ndim <= a < max(ndim, 1) or (ndim == 0 and a not in (0, -1)):
+            raise ValueError(f"{op}: axis {a} is out of range for a tensor with {ndim} "
+                             f"dimension(s) (valid: {-ndim} to {ndim - 1})")
+        out.append(int(a) % ndim if ndim else 0)
+    if len(set(out)) != len(out):
+        raise ValueError(f"{op}: axis {axis} repeats an axis")
+    return tuple(sorted(out))
+
+
+def _kept_shape(shape: tuple, axes: tuple) -> tuple:
+    """The shape of a reduction over `axes` with keepdims=True."""
+    return tuple(1 if i in axes else n for i, n in enumerate(shape))
+
+
+# ---------------------------------------------------------------------------------------
+# elementwise, two inputs
+# ---------------------------------------------------------------------------------------
+
+
+class Add(Function):
+    """z = x + y"""
+
+    @staticmethod
+    def forward(ctx, x, y):
+        return _binary("add", np.add, x, y)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        # dz/dx = 1, dz/dy = 1
+        x, y = ctx.inputs
+        need_x, need_y = ctx.needs_input_grad
+        return (unbroadcast(grad_output, x.shape) if need_x else None,
+                unbroadcast(grad_output, y.shape) if need_y else None)
+
+
+class Sub(Function):
+    """z = x - y"""
+
+    @staticmethod
+    def forward(ctx, x, y):
+        return _binary("sub", np.subtract, x, y)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        # dz/dx = 1, dz/dy = -1
+        x, y = ctx.inputs
+        need_x, need_y = ctx.needs_input_grad
+        return (unbroadcast(grad_output, x.shape) if need_x else None,
+                unbroadcast(-grad_output, y.shape) if need_y else None)
+
+
+class Mul(Function):
+    """z = x * y"""
+
+    @staticmethod
+    def forward(ctx, x, y):
+        ctx.save_for_backward(x, y)
+        return _binary("mul", np.multiply, x, y)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        # dz/dx = y, dz/dy = x  (the product rule, one factor at a time)
+        x, y = ctx.saved_tensors
+        need_x, need_y = ctx.needs_input_grad
+        return (unbroadcast(grad_output * y, x.shape) if need_x else None,
+                unbroadcast(grad_output * x, y.shape) if need_y else None)
+
+
+class Div(Function):
+    """z = x / y"""
+
+    @staticmethod
+    def forward(ctx, x, y):
+        ctx.save_for_backward(x, y)
+        return _binary("div", np.true_divide, x, y)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        # dz/dx = 1/y, dz/dy = -x/y^2
+        x, y = ctx.saved_tensors
+        need_x, need_y = ctx.needs_input_grad
+        return (unbroadcast(grad_output / y, x.shape) if need_x else None,
+                unbroadcast(-grad_output * x / (y * y), y.shape) if need_y else None)
+
+
+class Pow(Function):
+    """z = x ** y"""
+
+    @staticmethod
+    def forward(ctx, x, y):
+        ctx.save_for_backward(x, y)
+        return ctx.save_output(_binary("pow", np.power, x, y))
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        # dz/dx = y * x^(y-1);  dz/dy = x^y * log(x)  (taken as 0 where x == 0, as PyTorch)
+        x, y = ctx.saved_tensors
+        need_x, need_y = ctx.needs_input_grad
+        grad_x = grad_y = None
+        if need_x:
+            grad_x = unbroadcast(grad_output * y * x ** (y - 1), x.shape)
+        if need_y:
+            x_is_zero = _data(x) == 0
+            log_x = where(x_is_zero, 1.0, x).log() if isinstance(x, _tensor.Tensor) else \
+                np.log(np.where(x_is_zero, 1.0, x))
+            grad_y = unbroadcast(grad_output * ctx.output * log_x, y.shape)
+        return grad_x, grad_y
+
+
+def _tie_split(x_data, y_data):
+    """Weights for max/min of two arrays: 1 to the winner, 0.5 each on a tie (as PyTorch)."""
+    return (x_data == y_data) * 0.5
+
+
+class Maximum(Function):
+    """z = max(x, y), elementwise"""
+
+    @staticmethod
+    def forward(ctx, x, y):
+        ctx.save_for_backward(x, y)
+        return _binary("maximum", np.maximum, x, y)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        # dz/dx = 1 where x > y, 0 where x < y, 1/2 on a tie; the same for y
+        x, y = ctx.saved_tensors
+        xd, yd = _data(x), _data(y)
+        tie = _tie_split(xd, yd)
+        to_x = ((xd > yd) + tie).astype(grad_output.dtype)
+        to_y = ((yd > xd) + tie).astype(grad_output.dtype)
+        need_x, need_y = ctx.needs_input_grad
+        return (unbroadcast(grad_output * to_x, x.shape) if need_x else None,
+                unbroadcast(grad_output * to_y, y.shape) if need_y else None)
+
+
+class Minimum(Function):
+    """z = min(x, y), elementwise"""
+
+    @staticmethod
+    def forward(ctx, x, y):
+        ctx.save_for_backward(x, y)
+        return _binary("minimum", np.minimum, x, y)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        # dz/dx = 1 where x < y, 0 where x > y, 1/2 on a tie; the same for y
+        x, y = ctx.saved_tensors
+        xd, yd = _data(x), _data(y)
+        tie = _tie_split(xd, yd)
+        to_x = ((xd < yd) + tie).astype(grad_output.dtype)
+        to_y = ((yd < xd) + tie).astype(grad_output.dtype)
+        need_x, need_y = ctx.needs_input_grad
+        return (unbroadcast(grad_output * to_x, x.shape) if need_x else None,
+                unbroadcast(grad_output * to_y, y.shape) if need_y else None)
+
+
+class Where(Function):
+    """z = x where condition else y (the condition is a constant boolean array)"""
+
+    @staticmethod
+    def forward(ctx, x, y, *, condition):
+        ctx.condition = condition
+        return np.where(condition, _data(x), _data(y))
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        # dz/dx = 1 where the condition holds, else 0; dz/dy the other way round
+        x, y = ctx.inputs
+        need_x, need_y = ctx.needs_input_grad
+        return (unbroadcast(where(ctx.condition, grad_output, 0.0), x.shape) if need_x else None,
+                unbroadcast(where(ctx.condition, 0.0, grad_output), y.shape) if need_y else None)
+
+
+def where(condition, x, y):
+    """`x` where `condition` is true, else `y`, broadcasting like `np.where`."""
+    cond = _data(condition)
+    cond = np.asarray(cond).astype(bool, copy=False)
+    try:
+        np.broadcast_shapes(cond.shape, np.shape(_data(x)), np.shape(_data(y)))
+    except ValueError:
+        raise ValueError(f"where: condition {cond.shape}, x {np.shape(_data(x))} and y "
+                         f"{np.shape(_data(y))} cannot be broadcast together") from None
+    return Where.apply(x, y, condition=cond)
+
+
+# ---------------------------------------------------------------------------------------
+# elementwise, one input
+# ---------------------------------------------------------------------------------------
+
+
+class Neg(Function):
+    """y = -x"""
+
+    @staticmethod
+    def forward(ctx, x):
+        return np.negative(x.data)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        # dy/dx = -1
+        return -grad_output
+
+
+class Abs(Function):
+    """y = |x|"""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.abs(x.data)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        # dy/dx = sign(x)  (0 at x = 0, as PyTorch)
+        (x,) = ctx.saved_tensors
+        return grad_output * np.sign(x.data)
+
+
+class Exp(Function):
+    """y = e^x"""
+
+    @staticmethod
+    def forward(ctx, x):
+        return ctx.save_output(np.exp(x.data))
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        # dy/dx = e^x = y
+        return grad_output * ctx.output
+
+
+class Log(Function):
+    """y = ln(x)"""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.log(x.data)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        # dy/dx = 1/x
+        (x,) = ctx.saved_tensors
+        return grad_output / x
+
+
+class Sqrt(Function):
+    """y = sqrt(x)"""
+
+    @staticmethod
+    def forward(ctx, x):
+        return ctx.save_output(np.sqrt(x.data))
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        # dy/dx = 1 / (2 sqrt(x)) = 1 / (2y)
+        return grad_output / (2 * ctx.output)
+
+
+class Sin(Function):
+    """y = sin(x)"""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.sin(x.data)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        # dy/dx = cos(x)
+        (x,) = ctx.saved_tensors
+        return grad_output * x.cos()
+
+
+class Cos(Function):
+    """y = cos(x)"""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.cos(x.data)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        # dy/dx = -sin(x)
+        (x,) = ctx.saved_tensors
+        return -grad_output * x.sin()
+
+
+class Tanh(Function):
+    """y = tanh(x)"""
+
+    @staticmethod
+    def forward(ctx, x):
+        return ctx.save_output(np.tanh(x.data))
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        # dy/dx = 1 - tanh(x)^2 = 1 - y^2
+        y = ctx.output
+        return grad_output * (1 - y * y)
+
+
+class Sigmoid(Function):
+    """y = 1 / (1 + e^-x)"""
+
+    @staticmethod
+    def forward(ctx, x):
+        # 1/(1+exp(-x)) overflows for x << 0; exp(-log(1 + e^-x)) with np.logaddexp does not
+        return ctx.save_output(np.exp(-np.logaddexp(0, -x.data)))
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        # dy/dx = y (1 - y)
+        y = ctx.output
+        return grad_output * y * (1 - y)
+
+
+class Relu(Function):
+    """y = max(x, 0)"""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.maximum(x.data, 0)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        # dy/dx = 1 where x > 0, else 0  (0 at the kink x = 0, as PyTorch)
+        (x,) = ctx.saved_tensors
+        return grad_output * (x.data > 0)
+
+
+class LeakyRelu(Function):
+    """y = x where x > 0, slope * x elsewhere"""
+
+    @staticmethod
+    def forward(ctx, x, *, slope):
+        ctx.save_for_backward(x)
+        ctx.slope = slope
+        return np.where(x.data > 0, x.data, x.data * slope)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        # dy/dx = 1 where x > 0, slope elsewhere
+        (x,) = ctx.saved_tensors
+        return grad_output * np.where(x.data > 0, 1.0, ctx.slope).astype(x.dtype)
+
+
+class Softplus(Function):
+    """y = ln(1 + e^x)"""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.logaddexp(0, x.data)  # stable: no overflow of e^x for large x
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        # dy/dx = e^x / (1 + e^x) = sigmoid(x)
+        (x,) = ctx.saved_tensors
+        return grad_output * x.sigmoid()
+
+
+class Clip(Function):
+    """y = min(max(x, lo), hi)"""
+
+    @staticmethod
+    def forward(ctx, x, *, lo, hi):
+        ctx.save_for_backward(x)
+        ctx.lo, ctx.hi = lo, hi
+        return np.clip(x.data, lo, hi)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        # dy/dx = 1 where lo <= x <= hi, else 0 (a clipped value does not move)
+        (x,) = ctx.saved_tensors
+        inside = np.ones(x.shape, dtype=bool)
+        if ctx.lo is not None:
+            inside &= x.data >= ctx.lo
+        if ctx.hi is not None:
+            inside &= x.data <= ctx.hi
+        return grad_output * inside
+
+
+_erf = np.frompyfunc(math.erf, 1, 1)
+
+
+class Erf(Function):
+    """y = erf(x) = 2/sqrt(pi) * integral from 0 to x of e^(-t^2) dt"""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        # NumPy has no erf; math.erf is exact to double precision, applied per element
+        return np.asarray(_erf(x.data), dtype=x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        # dy/dx = 2/sqrt(pi) * e^(-x^2)
+        (x,) = ctx.saved_tensors
+        return grad_output * (2 / math.sqrt(math.pi)) * (-(x * x)).exp()
+
+
+class Cast(Function):
+    """y = x as another floating dtype"""
+
+    @staticmethod
+    def forward(ctx, x, *, dtype):
+        return x.data.astype(dtype)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        # dy/dx = 1, the gradient goes back in the input's dtype
+        (x,) = ctx.inputs
+        return grad_output.astype(x.dtype)
+
+
+# ---------------------------------------------------------------------------------------
+# reductions
+# ---------------------------------------------------------------------------------------
+
+
+class Sum(Function):
+    """y = sum of x over `axis`"""
+
+    @staticmethod
+    def forward(ctx, x, *, axis=None, keepdims=False):
+        ctx.axes = _normalize_axes(axis, x.ndim, "sum")
+        return np.sum(x.data, axis=ctx.axes, keepdims=keepdims)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        # dy/dx_i = 1 for every summed element: copy the gradient back along the axes
+        (x,) = ctx.inputs
+        return grad_output.reshape(_kept_shape(x.shape, ctx.axes)).expand(*x.shape)
+
+
+class _ArgExtreme(Function):
+    """max or min over `axis`; the gradient goes to the extreme elements."""
+
+    reduce = None  # np.max or np.min
+
+    @classmethod
+    def forward(cls, ctx, x, *, axis=None, keepdims=False):
+        name = cls.__name__.lower()
+        if x.data.size == 0:
+            raise ValueError(f"{name}: cannot take the {name} of an empty tensor "
+                             f"(shape {x.shape})")
+        ctx.axes = _normalize_axes(axis, x.ndim, name)
+        extreme = cls.reduce(x.data, axis=ctx.axes, keepdims=True)
+        ctx.save_for_backward(x.data == extreme)
+        return extreme if keepdims else extreme.reshape(
+            tuple(n for i, n in enumerate(x.shape) if i not in ctx.axes))
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        # dy/dx_i = 1 for the extreme element, 0 elsewhere; ties share it equally
+        (x,) = ctx.inputs
+        (is_extreme,) = ctx.saved_tensors
+        share = is_extreme / is_extreme.sum(axis=ctx.axes, keepdims=True)
+        kept = grad_output.reshape(_kept_shape(x.shape, ctx.axes)).expand(*x.shape)
+        return kept * share.astype(grad_output.dtype)
+
+
+class Max(_ArgExtreme):
+    """y = max of x over `axis` (ties share the gradient equally)"""
+
+    reduce = staticmethod(np.max)
+
+
+class Min(_ArgExtreme):
+    """y = min of x over `axis` (ties share the gradient equally)"""
+
+    reduce = staticmethod(np.min)
+
+
+# ---------------------------------------------------------------------------------------
+# shape and movement
+# ---------------------------------------------------------------------------------------
+
+
+class Reshape(Function):
+    """y = x with a new shape, same elements in the same (row-major) order"""
+
+    @staticmethod
+    def forward(ctx, x, *, shape):
+        try:
+            return x.data.reshape(shape)
+        except ValueError:
+            raise ValueError(f"reshape: cannot reshape a tensor of shape {x.shape} "
+                             f"({x.data.size} elements) into shape {tuple(shape)}") from None
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        # each element keeps its gradient: reshape it back
+        (x,) = ctx.inputs
+        return grad_output.reshape(x.shape)
+
+
+class Transpose(Function):
+    """y = x with its axes permuted"""
+
+    @staticmethod
+    def forward(ctx, x, *, axes):
+        ctx.axes = axes
+        return np.transpose(x.data, axes)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        # permute back with the inverse permutation
+        return grad_output.transpose(*np.argsort(ctx.axes))
+
+
+class Expand(Function):
+    """y = x broadcast to a larger shape (a view: no copy)"""
+
+    @staticmethod
+    def forward(ctx, x, *, shape):
+        try:
+            return np.broadcast_to(x.data, shape)
+        except ValueError:
+            raise ValueError(f"expand: cannot expand shape {x.shape} to {tuple(shape)}: only "
+                             "axes of size 1 can grow, and new axes go in front") from None
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        # every copy sends its gradient back to the one original: sum them
+        (x,) = ctx.inputs
+        return unbroadcast(grad_output, x.shape)
+
+
+class Pad(Function):
+    """y = x with `value` added around it, `widths[i] = (before, after)` on axis i"""
+
+    @staticmethod
+    def forward(ctx, x, *, widths, value=0):
+        ctx.widths = widths
+        return np.pad(x.data, widths, mode="constant", constant_values=value)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        # the padding is constant: only the middle, where x sits, gets a gradient
+        (x,) = ctx.inputs
+        middle = tuple(slice(before, before + n) for (before, _), n in zip(ctx.widths, x.shape))
+        return grad_output[middle]
+
+
+def _index_has_arrays(index) -> bool:
+    """True when an index uses integer arrays, which may pick an element twice."""
+    items = index if isinstance(index, tuple) else (index,)
+    return any(isinstance(i, np.ndarray) and i.dtype != bool for i in items)
+
+
+class GetItem(Function):
+    """y = x[index]"""
+
+    @staticmethod
+    def forward(ctx, x, *, index):
+        ctx.index = index
+        try:
+            return x.data[index]
+        except IndexError as error:
+            raise IndexError(f"index: {error} (tensor of shape {x.shape}, index {index!r})") \
+                from None
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        # dy/dx is 1 at each picked position: scatter the gradient there, adding where an
+        # element was picked more than once
+        (x,) = ctx.inputs
+        return IndexAdd.apply(grad_output, index=ctx.index, shape=x.shape)
+
+
+class IndexAdd(Function):
+    """y = zeros(shape), then y[index] += g (adding, also where index repeats)"""
+
+    @staticmethod
+    def forward(ctx, g, *, index, shape):
+        ctx.index = index
+        out = np.zeros(shape, dtype=g.dtype)
+        if _index_has_arrays(index):
+            # `out[index] += g` would keep only the last of repeated indices;
+            # np.add.at adds every one of them
+            np.add.at(out, index, g.data)
+        else:
+            out[index] = g.data  # slices, ints and masks never repeat: plain assignment
+        return out
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        # each g element was added at its position: read the gradient back from there
+        return grad_output[ctx.index]
+
+
+class Cat(Function):
+    """y = the inputs joined along `axis`"""
+
+    @staticmethod
+    def forward(ctx, *tensors, axis=0):
+        datas = [_data(t) for t in tensors]
+        ndim = np.ndim(datas[0])
+        ctx.axis = _normalize_axes(axis, ndim, "cat")[0]
+        for i, d in enumerate(datas):
+            if np.ndim(d) != ndim or any(a != b for k, (a, b) in
+                                         enumerate(zip(np.shape(d), np.shape(datas[0])))
+                                         if k != ctx.axis):
+                raise ValueError(
+                    f"cat: tensor {i} has shape {np.shape(d)} but tensor 0 has shape "
+                    f"{np.shape(datas[0])}: all sizes but axis {ctx.axis} must match")
+        ctx.sizes = [np.shape(d)[ctx.axis] for d in datas]
+        return np.concatenate(datas, axis=ctx.axis)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        # each input gets back its own slice of the gradient
+        grads, start = [], 0
+        lead = (slice(None),) * ctx.axis
+        for size, needs in zip(ctx.sizes, ctx.needs_input_grad):
+            grads.append(grad_output[lead + (slice(start, start + size),)] if needs else None)
+            start += size
+        return tuple(grads)
+
+
+# ---------------------------------------------------------------------------------------
+# products
+# ---------------------------------------------------------------------------------------
+
+
+class MatMul(Function):
+    """z = x @ y, as np.matmul (1-D operands and broadcast batch axes included)"""
+
+    @staticmethod
+    def forward(ctx, x, y):
+        xd, yd = _data(x), _data(y)
+        xs, ys = np.shape(xd), np.shape(yd)
+        if len(xs) == 0 or len(ys) == 0:
+            raise ValueError(f"matmul: both operands need at least one dimension, got shapes "
+                             f"{xs} and {ys} (use * to multiply by a scalar)")
+        inner_x, inner_y = xs[-1], ys[-2] if len(ys) > 1 else ys[0]
+        if inner_x != inner_y:
+            raise ValueError(f"matmul: cannot multiply {xs} by {ys}: inner sizes {inner_x} and "
+                             f"{inner_y} differ")
+        ctx.save_for_backward(x, y)
+        try:
+            return np.matmul(xd, yd)
+        except ValueError:
+            raise ValueError(f"matmul: cannot multiply {xs} by {ys}: the batch axes "
+                             f"{xs[:-2]} and {ys[:-2]} do not broadcast") from None
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        # for matrices, dL/dx = dL/dz @ y^T and dL/dy = x^T @ dL/dz.
+        # A 1-D x acts as a (1, n) row and a 1-D y as an (n, 1) column: view them so, use
+        # the matrix formulas, and reshape the gradients back.
+        x, y = ctx.saved_tensors
+        xs, ys = np.shape(_data(x)), np.shape(_data(y))
+        x2 = (1,) + xs if len(xs) == 1 else xs
+        y2 = ys + (1,) if len(ys) == 1 else ys
+        z2 = np.broadcast_shapes(x2[:-2], y2[:-2]) + (x2[-2], y2[-1])
+        g = grad_output.reshape(z2)
+        need_x, need_y = ctx.needs_input_grad
+        grad_x = grad_y = None
+        if need_x:
+            grad_x = unbroadcast(g @ _as(y).reshape(y2).swapaxes(-1, -2), x2).reshape(xs)
+        if need_y:
+            grad_y = unbroadcast(_as(x).reshape(x2).swapaxes(-1, -2) @ g, y2).reshape(ys)
+        return grad_x, grad_y
+
+
+def _as(x):
+    """A constant as a Tensor (for backward formulas that call Tensor methods on it)."""
+    return x if isinstance(x, _tensor.Tensor) else _tensor.Tensor(np.asarray(x))
+
+
+_EINSUM_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
+def _einsum_explicit(subscripts: str, shapes: list) -> tuple[list[str], str]:
+    """Parse einsum subscripts into one letter string per operand and the output's.
+
+    '...' becomes explicit letters (aligned from the right, as NumPy broadcasts them),
+    and the implicit form ('ij,jk') gets NumPy's output (the letters seen once, sorted).
+    """
+    spec = subscripts.replace(" ", "")
+    inputs_part, arrow, output = spec.partition("->")
+    operands = inputs_part.split(",")
+    if len(operands) != len(shapes):
+        raise ValueError(f"einsum: '{subscripts}' names {len(operands)} operand(s) but "
+                         f"{len(shapes)} were given")
+    used = set(spec) - set(".,->")
+    free = [c for c in _EINSUM_LETTERS if c not in used]
+    n_ellipsis = 0
+    for op, shape in zip(operands, shapes):
+        if "..." in op:
+            n_ellipsis = max(n_ellipsis, len(shape) - len(op.replace("...", "")))
+    ellipsis_letters = "".join(free[:n_ellipsis])
+    explicit = []
+    for op, shape in zip(operands, shapes):
+        if "..." in op:
+            k = len(shape) - len(op.replace("...", ""))
+            op = op.replace("...", ellipsis_letters[n_ellipsis - k:] if k else "")
+        if len(op) != len(shape) or not op.isalpha():
+            raise ValueError(f"einsum: subscripts '{op}' do not fit an operand of shape {shape}")
+        explicit.append(op)
+    if arrow:
+        output = output.replace("...", ellipsis_letters)
+    else:
+        letters = "".join(explicit)
+        output = ellipsis_letters + "".join(
+            sorted(c for c in set(letters) if letters.count(c) == 1 and c not in ellipsis_letters))
+    return explicit, output
+
+
+class Einsum(Function):
+    """z = np.einsum(subscripts, *operands)"""
+
+    @staticmethod
+    def forward(ctx, *operands, subscripts):
+        datas = [_data(t) for t in operands]
+        ctx.subs, ctx.out = _einsum_explicit(subscripts, [np.shape(d) for d in datas])
+        ctx.save_for_backward(*operands)
+        return np.einsum(",".join(ctx.subs) + "->" + ctx.out, *datas)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        # z is linear in each operand: dL/dA is an einsum of dL/dz with all the other
+        # operands, written to A's subscripts. A letter of A found in no other place was
+        # summed over A alone: its gradient is the same along it, so it is expanded back.
+        operands = ctx.saved_tensors
+        grads = []
+        for i, needs in enumerate(ctx.needs_input_grad):
+            if not needs:
+                grads.append(None)
+                continue
+            sub = ctx.subs[i]
+            if len(set(sub)) != len(sub):
+                raise NotImplementedError(
+                    f"einsum: the backward of an operand with a repeated index ('{sub}', a "
+                    "diagonal or a trace) is not supported; use tg.linalg.trace or take the "
+                    "diagonal by indexing")
+            others = [ctx.subs[j] for j in range(len(operands)) if j != i]
+            seen = set(ctx.out).union(*others) if others else set(ctx.out)
+            kept = "".join(c for c in sub if c in seen)
+            spec = ",".join([ctx.out] + others) + "->" + kept
+            g = einsum(spec, grad_output, *[operands[j] for j in range(len(operands)) if j != i])
+            x = operands[i]
+            size = dict(zip(kept, g.shape))
+            g = g.reshape(tuple(size.get(c, 1) for c in sub))
+            # an axis of size 1 in x that met a longer one ('...' broadcasting) is summed,
+            # and a letter summed over x alone is expanded back to x's size
+            g = unbroadcast(g, tuple(map(min, g.shape, x.shape)))
+            grads.append(g.expand(*x.shape) if g.shape != x.shape else g)
+        return tuple(grads)
+
+
+def einsum(subscripts: str, *operands):
+    """Einstein summation, as `np.einsum`, differentiable in every operand."""
+    return Einsum.apply(*operands, subscripts=subscripts)
+
+
+# Last, so that this module is complete when tensor.py (which uses the ops) runs.
+from . import tensor as _tensor  # noqa: E402
