@@ -11,6 +11,8 @@ backward walk), `ops.py` (every op and its derivative), `gradcheck.py` (proving 
 
 __version__ = "0.1.0"
 
+import numpy as _np  # noqa: E402
+
 from . import autograd, ops
 from .autograd import Function, detect_anomaly, enable_grad, is_grad_enabled, no_grad
 from .creation import (
@@ -76,7 +78,5 @@ from .functions import (
 )
 from .gradcheck import GradcheckReport, gradcheck, gradgradcheck
 from .tensor import Tensor
-
-import numpy as _np  # noqa: E402
 
 float32, float64 = _np.float32, _np.float64  # so that tg.float64 reads like torch.float64

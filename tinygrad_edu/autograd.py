@@ -10,8 +10,8 @@ Read this file top to bottom:
 4. `backward`/`grad`: sort the graph once, then walk it from the output to the leaves,
    calling each node's `backward` with the gradient of its output (the chain rule).
 
-The Tensor class lives in `tensor.py`; this module only needs it to wrap arrays, and
-imports it at the very end (`tensor.py` imports `ops.py`, which imports this file).
+The Tensor class lives in `tensor.py`, which needs this module as much as this module
+needs it; each imports the other at its very end, once its own classes exist.
 """
 
 from __future__ import annotations
@@ -20,9 +20,10 @@ import contextlib
 import os
 import threading
 import traceback
-import weakref
 
 import numpy as np
+
+ndarray = np.ndarray
 
 # ---------------------------------------------------------------------------------------
 # 1. Grad mode: is the graph being recorded? One flag per thread, like PyTorch.
@@ -77,11 +78,7 @@ def enable_grad() -> _SetGradMode:
 # ---------------------------------------------------------------------------------------
 
 
-class _AnomalyMode:
-    enabled = False  # global, as in PyTorch: NaN hunting is a whole-program switch
-
-
-_anomaly = _AnomalyMode()
+_anomaly_enabled = False  # global, as in PyTorch: NaN hunting is a whole-program switch
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -95,12 +92,14 @@ class detect_anomaly(contextlib.ContextDecorator):
     """
 
     def __enter__(self):
-        self._previous = _anomaly.enabled
-        _anomaly.enabled = True
+        global _anomaly_enabled
+        self._previous = _anomaly_enabled
+        _anomaly_enabled = True
         return self
 
     def __exit__(self, *exc):
-        _anomaly.enabled = self._previous
+        global _anomaly_enabled
+        _anomaly_enabled = self._previous
         return False
 
 
@@ -181,10 +180,16 @@ class Function:
     `grad_fn`, keeps `inputs` (the tensors it was applied to), and holds what forward saved.
     """
 
-    # The engine's fields live in slots (small and fast); subclasses get a __dict__ for
-    # whatever else forward wants to remember (`ctx.axis = axis`).
-    __slots__ = ("inputs", "needs_input_grad", "saved", "output_data", "hooks",
-                 "retained", "freed", "created_at", "__weakref__")
+    # What every node holds. These class attributes are the defaults, so that `apply`
+    # only sets what differs (it runs for every op, and every attribute set costs time).
+    inputs: tuple = ()             # the tensors (and constants) the op was applied to
+    needs_input_grad: tuple = ()   # for each input: does it need a gradient?
+    saved: tuple = ()              # what forward kept for backward (save_for_backward)
+    output_data = None             # the output array, if forward kept it (save_output)
+    freed = False                  # backward ran without retain_graph: saved values gone
+    hooks = None                   # hooks registered on the output tensor
+    retained = None                # weak reference to the output, if it called retain_grad()
+    created_at = None              # "file:line" of the user's code, in detect_anomaly mode
 
     # --- what forward and backward call -------------------------------------------------
 
@@ -220,7 +225,7 @@ class Function:
                                if self.freed else
                                f"{self.name}.backward uses ctx.output, but its forward did "
                                "not call ctx.save_output(result)")
-        return _tensor.Tensor._make(self.output_data, is_grad_enabled(), self)
+        return Tensor._make(self.output_data, is_grad_enabled(), self)
 
     @property
     def name(self) -> str:
@@ -245,37 +250,36 @@ class Function:
     @classmethod
     def apply(cls, *inputs, **options):
         """Run the op forward and, if a gradient will be needed, record it in the graph."""
-        Tensor = _tensor.Tensor
         node = cls.__new__(cls)
-        node.saved = ()
-        node.output_data = None
-        node.freed = False
-        out = cls.forward(node, *inputs, **options)
-        if type(out) is not np.ndarray:
+        try:
+            out = cls.forward(node, *inputs, **options) if options else cls.forward(node, *inputs)
+        except ValueError as error:
+            if "broadcast" not in str(error) or str(error).startswith(node.name.lower()):
+                raise
+            raise _ops.broadcast_error(node.name.lower(), error, inputs) from None
+        if type(out) is not ndarray:
             out = out.data if isinstance(out, Tensor) else np.asarray(out)
-
-        # The output needs a gradient when grad mode is on and any input needs one.
-        requires_grad = False
-        if _grad_mode.enabled:
-            for x in inputs:
-                if isinstance(x, Tensor) and x.requires_grad:
-                    requires_grad = True
-                    break
-        if requires_grad:
-            node.inputs = inputs
-            node.needs_input_grad = tuple([isinstance(x, Tensor) and x.requires_grad
-                                           for x in inputs])
-            node.hooks = None
-            node.retained = None
-            if _anomaly.enabled:
-                node.created_at = _user_frame()
-                _check_forward(node, inputs, out)
-            return Tensor._make(out, True, node)
-        if _anomaly.enabled:
+        if _anomaly_enabled:
             node.inputs = inputs
             node.created_at = _user_frame()
             _check_forward(node, inputs, out)
-        return Tensor._make(out, False, None)
+
+        # The output needs a gradient when grad mode is on and any input needs one.
+        if _grad_mode.enabled:
+            needs = []  # (a plain loop: a list comprehension costs a function call in 3.11)
+            for x in inputs:
+                needs.append(isinstance(x, Tensor) and x.requires_grad)
+            if True in needs:
+                node.inputs = inputs
+                node.needs_input_grad = tuple(needs)
+                result = Tensor.__new__(Tensor)  # Tensor._make, inlined: it runs for every op
+                result.data = out
+                result.requires_grad = True
+                result.grad_fn = node
+                return result
+        result = Tensor.__new__(Tensor)
+        result.data = out
+        return result
 
 
 _FREED_MESSAGE = (
@@ -299,21 +303,21 @@ def topological_order(root: Function) -> list[Function]:
     of that node's gradient.
     """
     order: list[Function] = []
-    visited: set[int] = set()
+    visited: set[Function] = set()
     stack = [(root, False)]
     while stack:
         node, inputs_done = stack.pop()
         if inputs_done:
             order.append(node)
             continue
-        if id(node) in visited:
+        if node in visited:
             continue
-        visited.add(id(node))
+        visited.add(node)
         stack.append((node, True))
         for x, needs in zip(node.inputs, node.needs_input_grad):
             if needs:
                 parent = x.grad_fn
-                if parent is not None and id(parent) not in visited:
+                if parent is not None and parent not in visited:
                     stack.append((parent, False))
     order.reverse()
     return order
@@ -321,7 +325,6 @@ def topological_order(root: Function) -> list[Function]:
 
 def _as_gradient(value, like, what: str):
     """Turn a user-supplied `gradient` into a Tensor with the shape and dtype of `like`."""
-    Tensor = _tensor.Tensor
     data = value.data if isinstance(value, Tensor) else np.asarray(value)
     if data.shape != like.shape:
         raise RuntimeError(f"{what}: gradient has shape {data.shape} but the tensor has shape "
@@ -333,7 +336,6 @@ def _as_gradient(value, like, what: str):
 
 def _check_input_grad(node: Function, index: int, x, g):
     """Make sure the gradient a backward returned fits its input; fix the dtype only."""
-    Tensor = _tensor.Tensor
     if not isinstance(g, Tensor):
         g = Tensor._make(np.asarray(g), False, None)
     if g.data.shape != x.data.shape:
@@ -344,7 +346,7 @@ def _check_input_grad(node: Function, index: int, x, g):
             "(tinygrad_edu.ops.unbroadcast does it).")
     if g.data.dtype != x.data.dtype:
         g = g.astype(x.data.dtype)  # e.g. float32 input combined with a float64 array
-    if _anomaly.enabled:
+    if _anomaly_enabled:
         _check_backward(node, index, g)
     return g
 
@@ -357,11 +359,6 @@ def _run_hooks(hooks, grad):
     return grad
 
 
-def _accumulate(store: dict, key, grad):
-    previous = store.get(key)
-    store[key] = grad if previous is None else previous + grad
-
-
 def run_backward(root, gradient, retain_graph: bool, create_graph: bool, inputs=None):
     """The chain rule over the whole graph below `root`.
 
@@ -369,14 +366,12 @@ def run_backward(root, gradient, retain_graph: bool, create_graph: bool, inputs=
     `.grad` of the leaves. With a list of tensors, their gradients are returned instead
     and no `.grad` is touched (what `tg.autograd.grad` and gradcheck use).
     """
-    Tensor = _tensor.Tensor
     with _SetGradMode(create_graph):
-        node_grads: dict[Function, object] = {}  # gradient of each node's output so far
-        leaf_grads: dict[Tensor, object] = {}    # gradient of each leaf so far
-        wanted = None
-        if inputs is not None:
-            wanted = {id(x): x for x in inputs}
-            found = {}
+        node_grads: dict[Function, Tensor] = {}  # gradient of each node's output so far
+        leaf_grads: dict[Tensor, Tensor] = {}    # gradient of each leaf so far
+        if inputs is not None:  # gradients to capture, by the node that made each input
+            wanted_nodes = {x.grad_fn: x for x in inputs if x.grad_fn is not None}
+            found: dict[int, Tensor] = {}
         if root.grad_fn is None:
             order = []
             leaf_grads[root] = gradient
@@ -392,18 +387,17 @@ def run_backward(root, gradient, retain_graph: bool, create_graph: bool, inputs=
                 raise RuntimeError(_FREED_MESSAGE.format(name=node.name))
             if node.hooks is not None:
                 grad_output = _run_hooks(node.hooks, grad_output)
-            if node.retained is not None:
+            if inputs is not None:
+                if node in wanted_nodes:
+                    found[id(wanted_nodes[node])] = grad_output
+            elif node.retained is not None and node.retained() is not None:
                 retained = node.retained()
-                if retained is not None and wanted is None:
-                    keep = grad_output if create_graph else grad_output.detach()
-                    retained.grad = keep if retained.grad is None else retained.grad + keep
-            if wanted is not None:
-                for x in wanted.values():
-                    if x.grad_fn is node:
-                        found[id(x)] = grad_output
+                keep = grad_output if create_graph else grad_output.detach()
+                retained.grad = keep if retained.grad is None else retained.grad + keep
 
+            # the chain rule, one step: dL/d(input) from dL/d(output)
             input_grads = type(node).backward(node, grad_output)
-            if not isinstance(input_grads, tuple):
+            if type(input_grads) is not tuple:
                 input_grads = (input_grads,)
             if len(input_grads) != len(node.inputs):
                 raise RuntimeError(
@@ -414,20 +408,29 @@ def run_backward(root, gradient, retain_graph: bool, create_graph: bool, inputs=
                                                       input_grads)):
                 if g is None or not needs:
                     continue
-                g = _check_input_grad(node, index, x, g)
-                if x.grad_fn is None:
-                    _accumulate(leaf_grads, x, g)
+                if (type(g) is not Tensor or g.data.shape != x.data.shape
+                        or g.data.dtype != x.data.dtype or _anomaly_enabled):
+                    g = _check_input_grad(node, index, x, g)
+                # add to what other paths sent to the same tensor (a tensor used twice)
+                parent = x.grad_fn
+                store, key = (leaf_grads, x) if parent is None else (node_grads, parent)
+                previous = store.get(key)
+                if previous is None:
+                    store[key] = g
+                elif create_graph:
+                    store[key] = previous + g  # recorded: the sum is part of the new graph
                 else:
-                    _accumulate(node_grads, x.grad_fn, g)
+                    store[key] = Tensor._make(previous.data + g.data, False, None)
             if not retain_graph:
                 node.saved = None
                 node.output_data = None
                 node.freed = True
 
-        if wanted is not None:
-            for key, x in wanted.items():
+        if inputs is not None:
+            for x in inputs:
                 if x.grad_fn is None and x in leaf_grads:
-                    found[key] = _run_hooks(x._hooks, leaf_grads[x]) if x._hooks else leaf_grads[x]
+                    g = leaf_grads[x]
+                    found[id(x)] = _run_hooks(x._hooks, g) if x._hooks else g
             return [found.get(id(x)) for x in inputs]
 
         for leaf, g in leaf_grads.items():
@@ -440,7 +443,6 @@ def run_backward(root, gradient, retain_graph: bool, create_graph: bool, inputs=
 
 
 def _prepare_root(root, gradient, what: str):
-    Tensor = _tensor.Tensor
     if not isinstance(root, Tensor):
         raise TypeError(f"{what}: expected a Tensor, got {type(root).__name__}")
     if not root.requires_grad:
@@ -474,7 +476,6 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     them; an input that does not influence the output gets `None` (or an error when
     `allow_unused=False`).
     """
-    Tensor = _tensor.Tensor
     single = isinstance(inputs, Tensor)
     inputs = [inputs] if single else list(inputs)
     if retain_graph is None:
@@ -502,4 +503,5 @@ class _RemovableHandle:
 
 
 # Last, so that this module is complete when tensor.py (which needs Function) runs.
-from . import tensor as _tensor  # noqa: E402
+from . import ops as _ops  # noqa: E402
+from .tensor import Tensor  # noqa: E402

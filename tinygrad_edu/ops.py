@@ -20,6 +20,7 @@ import math
 import numpy as np
 
 from .autograd import Function
+from .tensor import Tensor
 
 # ---------------------------------------------------------------------------------------
 # helpers
@@ -32,12 +33,14 @@ def _data(x):
     A NumPy scalar (`np.float64(2.0)`, from `np.sqrt(2)` say) is turned into a Python
     number, so that, as in PyTorch, multiplying a float32 tensor by it stays float32.
     """
-    if isinstance(x, _tensor.Tensor):
+    if type(x) is Tensor:  # the common case first: this runs for every input of every op
+        return x.data
+    if isinstance(x, Tensor):
         return x.data
     if isinstance(x, np.generic):
         return x.item()
     if isinstance(x, (list, tuple)):
-        return _tensor.Tensor(x).data
+        return Tensor(x).data
     return x
 
 
@@ -56,20 +59,11 @@ def unbroadcast(grad, shape: tuple):
     return grad.sum(axis=axes).reshape(shape)
 
 
-def _broadcast_error(op: str, x, y) -> ValueError:
-    sx, sy = np.shape(_data(x)), np.shape(_data(y))
-    return ValueError(f"{op}: shapes {sx} and {sy} cannot be broadcast together: aligned from "
-                      "the right, each pair of sizes must be equal or one of them 1")
-
-
-def _binary(op: str, fn, x, y):
-    """Run a NumPy binary op, turning a broadcasting failure into an error that teaches."""
-    try:
-        return fn(_data(x), _data(y))
-    except ValueError as error:
-        if "broadcast" in str(error):
-            raise _broadcast_error(op, x, y) from None
-        raise
+def broadcast_error(op: str, error: Exception, inputs) -> ValueError:
+    """NumPy's broadcasting error, reworded to name the op and every shape."""
+    shapes = " and ".join(str(np.shape(_data(x))) for x in inputs)
+    return ValueError(f"{op}: shapes {shapes} cannot be broadcast together: aligned from the "
+                      f"right, each pair of sizes must be equal or one of them 1 ({error})")
 
 
 def _normalize_axes(axis, ndim: int, op: str):
@@ -103,7 +97,7 @@ class Add(Function):
 
     @staticmethod
     def forward(ctx, x, y):
-        return _binary("add", np.add, x, y)
+        return _data(x) + _data(y)
 
     @staticmethod
     def backward(ctx, grad_output):
@@ -119,7 +113,7 @@ class Sub(Function):
 
     @staticmethod
     def forward(ctx, x, y):
-        return _binary("sub", np.subtract, x, y)
+        return _data(x) - _data(y)
 
     @staticmethod
     def backward(ctx, grad_output):
@@ -136,7 +130,7 @@ class Mul(Function):
     @staticmethod
     def forward(ctx, x, y):
         ctx.save_for_backward(x, y)
-        return _binary("mul", np.multiply, x, y)
+        return _data(x) * _data(y)
 
     @staticmethod
     def backward(ctx, grad_output):
@@ -153,7 +147,7 @@ class Div(Function):
     @staticmethod
     def forward(ctx, x, y):
         ctx.save_for_backward(x, y)
-        return _binary("div", np.true_divide, x, y)
+        return _data(x) / _data(y)
 
     @staticmethod
     def backward(ctx, grad_output):
@@ -170,7 +164,7 @@ class Pow(Function):
     @staticmethod
     def forward(ctx, x, y):
         ctx.save_for_backward(x, y)
-        return ctx.save_output(_binary("pow", np.power, x, y))
+        return ctx.save_output(_data(x) ** _data(y))
 
     @staticmethod
     def backward(ctx, grad_output):
@@ -182,7 +176,7 @@ class Pow(Function):
             grad_x = unbroadcast(grad_output * y * x ** (y - 1), x.shape)
         if need_y:
             x_is_zero = _data(x) == 0
-            log_x = where(x_is_zero, 1.0, x).log() if isinstance(x, _tensor.Tensor) else \
+            log_x = where(x_is_zero, 1.0, x).log() if isinstance(x, Tensor) else \
                 np.log(np.where(x_is_zero, 1.0, x))
             grad_y = unbroadcast(grad_output * ctx.output * log_x, y.shape)
         return grad_x, grad_y
@@ -199,7 +193,7 @@ class Maximum(Function):
     @staticmethod
     def forward(ctx, x, y):
         ctx.save_for_backward(x, y)
-        return _binary("maximum", np.maximum, x, y)
+        return np.maximum(_data(x), _data(y))
 
     @staticmethod
     def backward(ctx, grad_output):
@@ -220,7 +214,7 @@ class Minimum(Function):
     @staticmethod
     def forward(ctx, x, y):
         ctx.save_for_backward(x, y)
-        return _binary("minimum", np.minimum, x, y)
+        return np.minimum(_data(x), _data(y))
 
     @staticmethod
     def backward(ctx, grad_output):
@@ -751,7 +745,7 @@ class MatMul(Function):
 
 def _as(x):
     """A constant as a Tensor (for backward formulas that call Tensor methods on it)."""
-    return x if isinstance(x, _tensor.Tensor) else _tensor.Tensor(np.asarray(x))
+    return x if isinstance(x, Tensor) else Tensor(np.asarray(x))
 
 
 _EINSUM_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -839,6 +833,3 @@ def einsum(subscripts: str, *operands):
     """Einstein summation, as `np.einsum`, differentiable in every operand."""
     return Einsum.apply(*operands, subscripts=subscripts)
 
-
-# Last, so that this module is complete when tensor.py (which uses the ops) runs.
-from . import tensor as _tensor  # noqa: E402

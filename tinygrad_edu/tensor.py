@@ -16,7 +16,6 @@ import weakref
 
 import numpy as np
 
-from . import autograd, ops
 from .dtypes import get_default_dtype
 
 
@@ -69,7 +68,12 @@ class Tensor:
         name: a label for graphs and error messages.
     """
 
-    __slots__ = ("data", "requires_grad", "grad_fn", "grad", "name", "_hooks", "__weakref__")
+    # Defaults for every tensor; an op's output sets only what differs (see _make).
+    requires_grad = False
+    grad_fn = None   # the Function node that computed this tensor (None: a leaf)
+    grad = None      # d(whatever .backward() was called on)/d(this tensor), after backward
+    name = None
+    _hooks = None    # hooks on a leaf (a non-leaf's hooks live on its grad_fn)
 
     # NumPy would otherwise treat a Tensor as an array-like in `ndarray + tensor` and drop
     # the graph; with this, NumPy hands the operation to Tensor.__radd__ and friends.
@@ -79,11 +83,8 @@ class Tensor:
 
     def __init__(self, data, requires_grad: bool = False, dtype=None, name: str | None = None):
         self.data = _to_array(data, dtype)
-        self.grad_fn = None
-        self.grad = None
-        self.name = name
-        self._hooks = None
-        self.requires_grad = False
+        if name is not None:
+            self.name = name
         if requires_grad:
             self.requires_grad_(True)
 
@@ -92,11 +93,9 @@ class Tensor:
         """Wrap an array an op produced, without checks or copies (the fast path)."""
         t = object.__new__(Tensor)
         t.data = data
-        t.requires_grad = requires_grad
-        t.grad_fn = grad_fn
-        t.grad = None
-        t.name = None
-        t._hooks = None
+        if requires_grad:
+            t.requires_grad = True
+            t.grad_fn = grad_fn
         return t
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
@@ -161,6 +160,9 @@ class Tensor:
         return self.data.tolist()
 
     def __array__(self, dtype=None, copy=None):
+        # np.array(t) asks for copy=True: its caller may write into the result
+        if copy:
+            return np.array(self.data, dtype=dtype, copy=True)
         return self.data if dtype is None else self.data.astype(dtype)
 
     def __bool__(self) -> bool:
@@ -299,7 +301,11 @@ class Tensor:
     # comparisons give boolean tensors and no gradient (a step function's derivative is 0)
 
     def _compare(self, other, fn) -> Tensor:
-        return Tensor._make(np.asarray(ops._binary(fn.__name__, fn, self, other)), False, None)
+        try:
+            result = fn(self.data, ops._data(other))
+        except ValueError as error:
+            raise ops.broadcast_error(fn.__name__, error, (self, other)) from None
+        return Tensor._make(np.asarray(result), False, None)
 
     def __lt__(self, other):
         return self._compare(other, np.less)
@@ -467,6 +473,8 @@ class Tensor:
     def softmax(self, axis: int = -1, *, dim=None) -> Tensor:
         """e^x / sum(e^x) along `axis`; the max is subtracted first so e^x cannot overflow
         (softmax(x - c) = softmax(x) for any constant c)."""
+        if dim is not None and axis == -1:
+            axis = None  # -1 is only the default: PyTorch's `dim` replaces it
         axis, _ = _axis_args("softmax", axis, False, dim, None)
         shift = self.data.max(axis=axis, keepdims=True)
         e = (self - np.where(np.isfinite(shift), shift, 0)).exp()
@@ -474,6 +482,8 @@ class Tensor:
 
     def log_softmax(self, axis: int = -1, *, dim=None) -> Tensor:
         """x - logsumexp(x) along `axis`: the log of softmax, without computing log(0)."""
+        if dim is not None and axis == -1:
+            axis = None  # -1 is only the default: PyTorch's `dim` replaces it
         axis, _ = _axis_args("log_softmax", axis, False, dim, None)
         return self - self.logsumexp(axis=axis, keepdims=True)
 
@@ -600,3 +610,7 @@ def _normalize_index(index):
         raise IndexError(f"index: arrays used as indices must be integer or boolean, "
                          f"got {index.dtype}")
     return index
+
+
+# Last: autograd.py and ops.py need the Tensor class defined above.
+from . import autograd, ops  # noqa: E402
