@@ -70,8 +70,10 @@ class GradcheckReport:
             if item.passed:
                 lines.append(f"  {label} {item.shape}: ok")
                 continue
-            lines.append(f"  {label} {item.shape}: analytic and numeric gradients differ; "
-                         "worst elements:")
+            failed = int((np.abs(item.analytic - item.numeric)
+                          > self.atol + self.rtol * np.abs(item.numeric)).sum())
+            lines.append(f"  {label} {item.shape}: analytic and numeric gradients differ in "
+                         f"{failed} of {item.numeric.size} Jacobian entries; the worst:")
             lines.append(f"    {'output':>10} {'input':>14} {'analytic':>14} {'numeric':>14} "
                          f"{'abs err':>10} {'rel err':>10}")
             for out_idx, in_idx, a, n, abs_err, rel_err in item.worst:
@@ -173,10 +175,11 @@ def _numeric_jacobian(f, args, i, eps, method) -> np.ndarray:
     return jacobian
 
 
-def _worst(analytic, numeric, in_shape, out_count, limit=5) -> list:
+def _worst(analytic, numeric, failed, in_shape, out_count, limit=5) -> list:
+    """The failing elements with the largest absolute errors, at most `limit` of them."""
     abs_err = np.abs(analytic - numeric)
     rel_err = abs_err / np.maximum(np.abs(numeric), 1e-12)
-    order = np.argsort(abs_err, axis=None)[::-1][:limit]
+    order = np.argsort(np.where(failed, abs_err, -1.0), axis=None)[::-1][:min(limit, failed.sum())]
     rows = []
     for flat_index in order:
         r, c = np.unravel_index(flat_index, abs_err.shape)
@@ -222,7 +225,7 @@ def gradcheck(f, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e
             item = InputReport(i, args[i].shape, analytic[j], numeric, passed,
                                name=args[i].name)
             if not passed:
-                item.worst = _worst(analytic[j], numeric, args[i].shape, numeric.shape[0])
+                item.worst = _worst(analytic[j], numeric, ~ok, args[i].shape, numeric.shape[0])
                 report.passed = False
             report.inputs.append(item)
     if not report.passed:

@@ -775,7 +775,7 @@ def _einsum_explicit(subscripts: str, shapes: list) -> tuple[list[str], str]:
         if "..." in op:
             k = len(shape) - len(op.replace("...", ""))
             op = op.replace("...", ellipsis_letters[n_ellipsis - k:] if k else "")
-        if len(op) != len(shape) or not op.isalpha():
+        if len(op) != len(shape) or (op and not op.isalpha()):  # '' fits a 0-d operand
             raise ValueError(f"einsum: subscripts '{op}' do not fit an operand of shape {shape}")
         explicit.append(op)
     if arrow:
