@@ -49,6 +49,11 @@ class _SetGradMode(contextlib.ContextDecorator):
         self.enabled = enabled
         self._previous: list[bool] = []  # a stack, so one instance can be nested
 
+    def _recreate_cm(self):
+        # As a decorator, each call gets its own instance: two threads calling the same
+        # decorated function must not share one stack of previous modes.
+        return type(self)(self.enabled)
+
     def __enter__(self):
         self._previous.append(_grad_mode.enabled)
         _grad_mode.enabled = self.enabled
@@ -91,15 +96,18 @@ class detect_anomaly(contextlib.ContextDecorator):
     It slows every op down: use it to hunt a NaN, not for training.
     """
 
+    def __init__(self):
+        self._previous: list[bool] = []  # a stack: the same instance may be re-entered
+
     def __enter__(self):
         global _anomaly_enabled
-        self._previous = _anomaly_enabled
+        self._previous.append(_anomaly_enabled)
         _anomaly_enabled = True
         return self
 
     def __exit__(self, *exc):
         global _anomaly_enabled
-        _anomaly_enabled = self._previous
+        _anomaly_enabled = self._previous.pop()
         return False
 
 
@@ -251,6 +259,17 @@ class Function:
     def apply(cls, *inputs, **options):
         """Run the op forward and, if a gradient will be needed, record it in the graph."""
         node = cls.__new__(cls)
+        # The output needs a gradient when grad mode is on and any input needs one.
+        # (Known before forward runs, so forward may look at ctx.needs_input_grad.)
+        requires_grad = False
+        if _grad_mode.enabled:
+            needs = []  # (a plain loop: a list comprehension costs a function call in 3.11)
+            for x in inputs:
+                needs.append(isinstance(x, Tensor) and x.requires_grad)
+            node.needs_input_grad = tuple(needs)
+            requires_grad = True in needs
+        else:
+            node.needs_input_grad = (False,) * len(inputs)
         try:
             out = cls.forward(node, *inputs, **options) if options else cls.forward(node, *inputs)
         except ValueError as error:
@@ -264,19 +283,13 @@ class Function:
             node.created_at = _user_frame()
             _check_forward(node, inputs, out)
 
-        # The output needs a gradient when grad mode is on and any input needs one.
-        if _grad_mode.enabled:
-            needs = []  # (a plain loop: a list comprehension costs a function call in 3.11)
-            for x in inputs:
-                needs.append(isinstance(x, Tensor) and x.requires_grad)
-            if True in needs:
-                node.inputs = inputs
-                node.needs_input_grad = tuple(needs)
-                result = Tensor.__new__(Tensor)  # Tensor._make, inlined: it runs for every op
-                result.data = out
-                result.requires_grad = True
-                result.grad_fn = node
-                return result
+        if requires_grad:  # keep the node: it becomes the output's grad_fn
+            node.inputs = inputs
+            result = Tensor.__new__(Tensor)  # Tensor._make, inlined: it runs for every op
+            result.data = out
+            result.requires_grad = True
+            result.grad_fn = node
+            return result
         result = Tensor.__new__(Tensor)
         result.data = out
         return result
@@ -351,10 +364,31 @@ def _check_input_grad(node: Function, index: int, x, g):
     return g
 
 
+def _backward_for_anomaly(node: Function, grad_output):
+    """Run a node's backward with the per-op forward checks paused.
+
+    A backward is written with Tensor ops; checked one by one, a NaN made in Sqrt's
+    backward would be blamed on the Div inside it. Instead the gradients the node returns
+    are checked (in _check_input_grad), and the error names the node.
+    """
+    global _anomaly_enabled
+    _anomaly_enabled = False
+    try:
+        return type(node).backward(node, grad_output)
+    finally:
+        _anomaly_enabled = True
+
+
 def _run_hooks(hooks, grad):
     for hook in hooks:
         replaced = hook(grad)
         if replaced is not None:
+            if not isinstance(replaced, Tensor) or replaced.shape != grad.shape:
+                shape = getattr(replaced, "shape", type(replaced).__name__)
+                raise RuntimeError(
+                    f"hook {getattr(hook, '__name__', hook)} returned a gradient of shape "
+                    f"{shape} for a tensor of shape {grad.shape}: a hook may change the "
+                    "gradient's values, not its shape (return a Tensor of the same shape)")
             grad = replaced
     return grad
 
@@ -396,7 +430,10 @@ def run_backward(root, gradient, retain_graph: bool, create_graph: bool, inputs=
                 retained.grad = keep if retained.grad is None else retained.grad + keep
 
             # the chain rule, one step: dL/d(input) from dL/d(output)
-            input_grads = type(node).backward(node, grad_output)
+            if _anomaly_enabled:
+                input_grads = _backward_for_anomaly(node, grad_output)
+            else:
+                input_grads = type(node).backward(node, grad_output)
             if type(input_grads) is not tuple:
                 input_grads = (input_grads,)
             if len(input_grads) != len(node.inputs):
@@ -487,7 +524,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
             if g is None:
                 raise RuntimeError(f"grad: input {i} was not used to compute the output "
                                    "(pass allow_unused=True to get None for it)")
-    return grads[0] if single else grads
+    return grads[0] if single else tuple(grads)
 
 
 class _RemovableHandle:

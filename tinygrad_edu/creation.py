@@ -42,8 +42,11 @@ def ones(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
 
 
 def full(shape, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
-    """A tensor of `shape` filled with `fill_value`."""
+    """A tensor of `shape` filled with `fill_value`; as in PyTorch, an int or bool fill
+    gives an int64 or bool tensor, a float the default dtype."""
     shape = (shape,) if isinstance(shape, int) else tuple(shape)
+    if dtype is None and isinstance(fill_value, (bool, int, np.bool_, np.integer)):
+        return Tensor(np.full(shape, fill_value), requires_grad=requires_grad)
     return _new(np.full(shape, fill_value, dtype=float), dtype, requires_grad)
 
 

@@ -780,6 +780,10 @@ def _einsum_explicit(subscripts: str, shapes: list) -> tuple[list[str], str]:
         explicit.append(op)
     if arrow:
         output = output.replace("...", ellipsis_letters)
+        unknown = sorted(set(output) - set("".join(explicit)))
+        if unknown:
+            raise ValueError(f"einsum: output subscript(s) {', '.join(map(repr, unknown))} of "
+                             f"'{subscripts}' appear in no operand")
     else:
         letters = "".join(explicit)
         output = ellipsis_letters + "".join(

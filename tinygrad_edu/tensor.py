@@ -503,7 +503,8 @@ class Tensor:
         NumPy, `transpose` takes a full permutation. Use `swapaxes(0, 1)` to swap two.
         """
         axes = _shape_args(axes, "transpose") if axes else tuple(reversed(range(self.ndim)))
-        if sorted(a % max(self.ndim, 1) for a in axes) != list(range(self.ndim)):
+        in_range = all(-self.ndim <= a < self.ndim for a in axes)
+        if not in_range or sorted(a % self.ndim for a in axes) != list(range(self.ndim)):
             hint = (f"; to swap two axes use swapaxes{axes}" if len(axes) == 2 else "")
             raise ValueError(f"transpose: axes {axes} are not a permutation of the "
                              f"{self.ndim} axes of a tensor of shape {self.shape}{hint}")
