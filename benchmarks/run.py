@@ -1,0 +1,413 @@
+#!/usr/bin/env python3
+"""Speed and memory of tinygrad_edu against a hand-written NumPy baseline and PyTorch.
+
+    python benchmarks/run.py                 # everything (a few minutes)
+    python benchmarks/run.py --quick         # a smoke test: few rounds, smaller sizes
+    python benchmarks/run.py --only W2,W4    # some workloads: W2, W4, DEEP, PROFILE
+    python benchmarks/run.py --profile       # also profile tinygrad_edu on W2
+    python benchmarks/run.py --no-torch      # as if PyTorch were not installed
+
+Workloads (see benchmarks/README.md):
+  W2    200 small elementwise ops on a (16,) float32 tensor, forward + backward; per op
+  W4    a 100,000-op scalar chain, forward + backward; plus each backend's peak RSS,
+        measured in a fresh child process
+  DEEP  a 1,000,000-node chain backward with tinygrad_edu (in a child process): it must
+        finish without RecursionError; its time and peak RSS
+  PROFILE  cProfile of tinygrad_edu's W2 step: the top functions by own time
+
+PyTorch is optional: without it its columns are skipped, with a note.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import gc
+import json
+import linecache
+import os
+import pstats
+import re
+import subprocess
+import sys
+import time
+
+import harness as H
+import workloads as W
+
+CONFIGS = {
+    "full": {"w2_rounds": 21, "w2_steps": 40, "w4_ops": W.W4_OPS, "w4_rounds": 7,
+             "w4_mem_reps": 3, "deep_nodes": W.DEEP_NODES, "profile_steps": 200},
+    "quick": {"w2_rounds": 5, "w2_steps": 10, "w4_ops": 10_000, "w4_rounds": 3,
+              "w4_mem_reps": 2, "deep_nodes": 100_000, "profile_steps": 50},
+}
+WORKLOADS = ("W2", "W4", "DEEP", "PROFILE")
+DEFAULT_WORKLOADS = ("W2", "W4", "DEEP")
+
+# Display names, in table order. The keys are what the child processes are told.
+LABELS = {"numpy": "NumPy (hand-written)", "tinygrad_edu": "tinygrad_edu",
+          "torch": "PyTorch (eager)"}
+
+# gradients must agree with the NumPy baseline's to within TOL * max(1, max |grad|)
+W2_TOL = 1e-4   # float32, 200 ops, summed in a different order
+W4_TOL = 1e-9   # float64
+CHILD_TIMEOUT = 1800
+
+
+def ratio(a: float, b: float) -> str:
+    return f"{a / b:.2f}x"
+
+
+def verdict(ok: bool) -> str:
+    return "MET" if ok else "NOT MET"
+
+
+# ---------------------------------------------------------------------------------------
+# the gradient check that comes before any timing
+# ---------------------------------------------------------------------------------------
+
+
+def check_against_numpy(steps: dict, tol: float, what: str) -> bool:
+    """Run each backend once and compare its gradients with the NumPy baseline's."""
+    reference = steps["numpy"]()
+    limit = tol * H.scale_of(reference)
+    ok = True
+    parts = []
+    for name, step in steps.items():
+        if name == "numpy":
+            continue
+        diff = H.max_abs_diff(reference, step())
+        good = diff <= limit
+        ok &= good
+        parts.append(f"{LABELS[name]} {diff:.3g}{'' if good else ' (TOO LARGE)'}")
+    print(f"  check: max |grad - NumPy grad|: {', '.join(parts)}  (tolerance {limit:.3g})  "
+          f"{'OK' if ok else 'FAILED'}")
+    if not ok:
+        print(f"  {what} ABORTED: a backend's gradients disagree with the NumPy baseline, so "
+              "its timings would mean nothing.")
+    return ok
+
+
+# ---------------------------------------------------------------------------------------
+# W2
+# ---------------------------------------------------------------------------------------
+
+
+def run_w2(tg, torch, cfg) -> None:
+    n_ops = W.W2_OPS
+    print(f"\n== W2: a chain of {n_ops} elementwise ops (mul, add, tanh, ...) on a "
+          f"({W.W2_SIZE},) float32 tensor, forward + backward ==")
+    steps = {"numpy": W.make_w2_numpy(), "tinygrad_edu": W.make_w2_tinygrad(tg)}
+    if torch is not None:
+        steps["torch"] = W.make_w2_torch(torch)
+    if not check_against_numpy(steps, W2_TOL, "W2"):
+        return
+    rounds, per_batch = cfg["w2_rounds"], cfg["w2_steps"]
+    print(f"  {rounds} rounds x {per_batch} steps per backend, order rotated each round; "
+          f"per op = step time / {n_ops}")
+    print("  (the final .sum() and backward's start are in the time but not counted as ops)")
+    times = H.interleaved(steps, per_batch, rounds, progress="W2")
+    med = {name: H.median(t) for name, t in times.items()}
+    rows = []
+    for name, t in times.items():
+        rows.append([LABELS[name], H.fmt_time(med[name] / n_ops), H.fmt_time(med[name]),
+                     ratio(med[name], med["numpy"]),
+                     f"{H.spread(t)}, fastest round {H.fmt_time(min(t) / n_ops)}/op"])
+    print(H.table(["backend", "median per op", "per step", "vs NumPy", "notes"], rows))
+    tgm = med["tinygrad_edu"]
+    print(f"  ratios of medians: tinygrad_edu/NumPy {ratio(tgm, med['numpy'])}", end="")
+    if torch is None:
+        print("; PyTorch skipped (not installed)")
+        return
+    tm = med["torch"]
+    print(f", PyTorch/NumPy {ratio(tm, med['numpy'])}, tinygrad_edu/PyTorch {ratio(tgm, tm)}")
+    print(f"  target: tinygrad_edu per op <= PyTorch per op: {verdict(tgm <= tm)} "
+          f"({H.fmt_time(tgm / n_ops)} vs {H.fmt_time(tm / n_ops)})")
+
+
+# ---------------------------------------------------------------------------------------
+# W4 timing, and W4 memory in fresh child processes
+# ---------------------------------------------------------------------------------------
+
+
+def run_w4(tg, torch, cfg, no_torch: bool) -> None:
+    n_ops = cfg["w4_ops"]
+    print(f"\n== W4: a {n_ops:,}-op scalar chain (h = tanh(h * w + w), ...), float64, "
+          "forward + backward ==")
+    steps = {"numpy": W.make_w4_numpy(n_ops), "tinygrad_edu": W.make_w4_tinygrad(tg, n_ops)}
+    if torch is not None:
+        steps["torch"] = W.make_w4_torch(torch, n_ops)
+    if check_against_numpy(steps, W4_TOL, "W4"):
+        rounds = cfg["w4_rounds"]
+        print(f"  {rounds} rounds x 1 run per backend, order rotated each round "
+              "(the check above was the warm-up)")
+        times = H.interleaved(steps, 1, rounds, warmup=False, progress="W4")
+        med = {name: H.median(t) for name, t in times.items()}
+        rows = [[LABELS[name], H.fmt_time(med[name]), H.fmt_time(med[name] / n_ops),
+                 ratio(med[name], med["numpy"]), H.spread(t)]
+                for name, t in times.items()]
+        print(H.table(["backend", "median per run", "per op", "vs NumPy", "notes"], rows))
+        tgm = med["tinygrad_edu"]
+        print(f"  ratios of medians: tinygrad_edu/NumPy {ratio(tgm, med['numpy'])}", end="")
+        if torch is None:
+            print("; PyTorch skipped (not installed)")
+        else:
+            tm = med["torch"]
+            print(f", PyTorch/NumPy {ratio(tm, med['numpy'])}, "
+                  f"tinygrad_edu/PyTorch {ratio(tgm, tm)}")
+            print(f"  target: completes, and tinygrad_edu <= PyTorch: {verdict(tgm <= tm)}")
+    del steps
+    gc.collect()
+    run_w4_memory(cfg, torch is not None and not no_torch)
+
+
+def run_child(spec: str, n: int, reps: int = 1) -> dict:
+    """Run this script in a fresh process for one measurement; its RESULT line, parsed."""
+    cmd = [sys.executable, os.path.abspath(__file__), "--_child", spec, "--_n", str(n),
+           "--_reps", str(reps)]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=CHILD_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        return {"status": f"timed out after {CHILD_TIMEOUT} s"}
+    for line in proc.stdout.splitlines():
+        if line.startswith("RESULT "):
+            return json.loads(line[len("RESULT "):])
+    tail = " | ".join(proc.stderr.strip().splitlines()[-3:])
+    return {"status": f"child exited with code {proc.returncode}: {tail or 'no output'}"}
+
+
+def run_w4_memory(cfg, with_torch: bool) -> None:
+    n_ops, reps = cfg["w4_ops"], cfg["w4_mem_reps"]
+    print(f"\n-- W4 memory: one fresh child process per backend, {reps} runs of the "
+          f"{n_ops:,}-op chain each --")
+    backends = ["numpy", "tinygrad_edu"] + (["torch"] if with_torch else [])
+    rows = []
+    for name in backends:
+        r = run_child(f"w4mem:{name}", n_ops, reps)
+        if r.get("status") != "ok":
+            rows.append([LABELS[name], "-", "-", "-", r.get("status", "?")])
+            continue
+        samples = ", ".join(f"{kb / 1024:.0f}" for kb in r["rss_after_runs_kb"])
+        rows.append([LABELS[name], H.mib(r["peak_kb"]), H.mib(r["rss_before_kb"]),
+                     H.mib(r["peak_workload_kb"] - r["rss_before_kb"]),
+                     f"RSS after each run: {samples} MiB"
+                     + ("" if r["peak_reset"] else "; peak not resettable, increase approx.")])
+    print(H.table(["backend", "peak RSS", "RSS before", "increase", "notes"], rows))
+    print("  peak RSS   = VmHWM of the whole child: interpreter + imports + workload")
+    print("  RSS before = the child's RSS after its imports and set-up, just before the "
+          "workload")
+    print("  increase   = peak RSS during the workload minus RSS before: what the graph "
+          "itself costs")
+    if not with_torch:
+        print("  PyTorch skipped (not installed or --no-torch)")
+
+
+# ---------------------------------------------------------------------------------------
+# DEEP
+# ---------------------------------------------------------------------------------------
+
+
+def run_deep(cfg, with_torch: bool) -> None:
+    n = cfg["deep_nodes"]
+    print(f"\n== DEEP: a {n:,}-node chain (y = y * {W.DEEP_FACTOR}) on a float64 scalar, "
+          "backward, in a fresh child process ==")
+    backends = ["tinygrad_edu"] + (["torch"] if with_torch else [])
+    rows = []
+    for name in backends:
+        r = run_child(f"deep:{name}", n)
+        if r.get("status") != "ok":
+            rows.append([LABELS[name], r.get("status", "?"), "-", "-", "-", "-", "-", ""])
+            continue
+        rows.append([LABELS[name], "completed", H.fmt_time(r["forward_s"]),
+                     H.fmt_time(r["backward_s"]), H.fmt_time(r["free_s"]),
+                     H.mib(r["peak_kb"]), H.mib(r["peak_workload_kb"] - r["rss_before_kb"]),
+                     f"grad {r['grad']:.9f}, rel. error {r['rel_error']:.1e}"])
+    print(H.table(["backend", "status", "forward", "backward", "free graph", "peak RSS",
+                   "increase", "notes"], rows))
+    print(f"  expected gradient {W.deep_expected(n):.9f} (= {W.DEEP_FACTOR} ** {n}); "
+          "'increase' = peak RSS during the workload minus the RSS just before it")
+    if not with_torch:
+        print("  PyTorch reference skipped (not installed or --no-torch)")
+
+
+# ---------------------------------------------------------------------------------------
+# PROFILE
+# ---------------------------------------------------------------------------------------
+
+
+def qualified_name(path: str, line: int, func: str) -> str:
+    """`Mul.forward` rather than `forward`: the class a method at `line` is defined in."""
+    lines = linecache.getlines(path)
+    if not lines or line < 1 or not lines[line - 1].startswith((" ", "\t")):
+        return func
+    for text in reversed(lines[:line - 1]):
+        match = re.match(r"class (\w+)", text)
+        if match:
+            return f"{match.group(1)}.{func}"
+        if text.startswith(("def ", "async def ")):
+            break
+    return func
+
+
+def run_profile(tg, cfg, top: int = 15) -> None:
+    n_steps = cfg["profile_steps"]
+    print(f"\n== PROFILE: cProfile of tinygrad_edu's W2 step ({n_steps} steps of "
+          f"{W.W2_OPS} ops) ==")
+    step = W.make_w2_tinygrad(tg)
+    step()
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(n_steps):
+        step()
+    profiler.disable()
+    stats = pstats.Stats(profiler).stats
+    total = sum(entry[2] for entry in stats.values())
+    ranked = sorted(stats.items(), key=lambda item: item[1][2], reverse=True)[:top]
+    rows = []
+    for (path, line, func), (_, ncalls, tottime, cumtime, _) in ranked:
+        where = (os.path.relpath(path, H.ROOT) if path.startswith(H.ROOT)
+                 else os.path.basename(path))
+        if path == "~":
+            name = re.sub(r" at 0x[0-9a-f]+", "", func)
+        else:
+            name = f"{where}:{line} {qualified_name(path, line, func)}"
+        rows.append([name, f"{tottime / total:.1%}", f"{ncalls / n_steps:.0f}",
+                     f"{tottime / ncalls * 1e6:.2f} us", f"{tottime / n_steps * 1e3:.3f} ms",
+                     f"{cumtime / n_steps * 1e3:.3f} ms"])
+    print(H.table(["function", "own time", "calls/step", "own per call", "own per step",
+                   "cum per step"], rows))
+    print(f"  total profiled: {total / n_steps * 1e3:.2f} ms per step (cProfile's overhead "
+          "inflates this: compare shares, not absolute times)")
+
+
+# ---------------------------------------------------------------------------------------
+# child processes
+# ---------------------------------------------------------------------------------------
+
+
+def child_main(spec: str, n: int, reps: int) -> None:
+    kind, name = spec.split(":")
+    torch = H.load_torch() if name == "torch" else None
+    if name == "torch" and torch is None:
+        print("RESULT " + json.dumps({"status": "torch is not installed"}))
+        return
+    tg = H.import_tinygrad_edu() if name == "tinygrad_edu" else None
+    H.Threads(torch)
+    H.prime_allocator()
+    result = {"status": "ok"}
+
+    if kind == "w4mem":
+        step = {"numpy": lambda: W.make_w4_numpy(n),
+                "tinygrad_edu": lambda: W.make_w4_tinygrad(tg, n),
+                "torch": lambda: W.make_w4_torch(torch, n)}[name]()
+        H.freeze_heap()
+        result["import_peak_kb"] = H.proc_status_kb("VmHWM")
+        result["rss_before_kb"] = H.proc_status_kb("VmRSS")
+        result["peak_reset"] = H.reset_peak_rss()
+        samples = []
+        for _ in range(reps):
+            step()
+            gc.collect()
+            samples.append(H.proc_status_kb("VmRSS"))
+        result["rss_after_runs_kb"] = samples
+
+    elif kind == "deep":
+        build = W.deep_build_tinygrad if name == "tinygrad_edu" else W.deep_build_torch
+        module = tg if name == "tinygrad_edu" else torch
+        H.freeze_heap()
+        result["import_peak_kb"] = H.proc_status_kb("VmHWM")
+        result["rss_before_kb"] = H.proc_status_kb("VmRSS")
+        result["peak_reset"] = H.reset_peak_rss()
+        try:
+            t0 = time.perf_counter()
+            x, y = build(module, n)
+            t1 = time.perf_counter()
+            y.backward()
+            t2 = time.perf_counter()
+            grad = float(x.grad.item())
+            del y
+            gc.collect()
+            t3 = time.perf_counter()
+        except RecursionError as error:
+            print("RESULT " + json.dumps({"status": f"RecursionError: {error}"}))
+            return
+        expected = W.deep_expected(n)
+        result.update(forward_s=t1 - t0, backward_s=t2 - t1, free_s=t3 - t2, grad=grad,
+                      rel_error=abs(grad - expected) / expected)
+    else:
+        raise SystemExit(f"unknown child spec {spec!r}")
+
+    result["peak_workload_kb"] = H.proc_status_kb("VmHWM")
+    result["peak_kb"] = max(result["peak_workload_kb"], result["import_peak_kb"])
+    print("RESULT " + json.dumps(result))
+
+
+# ---------------------------------------------------------------------------------------
+# main
+# ---------------------------------------------------------------------------------------
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="few rounds and smaller sizes: a smoke test, not a measurement")
+    parser.add_argument("--only", default="",
+                        help="comma-separated workloads to run, from: " + ", ".join(WORKLOADS))
+    parser.add_argument("--profile", action="store_true",
+                        help="also profile tinygrad_edu's W2 step with cProfile")
+    parser.add_argument("--no-torch", action="store_true",
+                        help="skip PyTorch even if it is installed")
+    parser.add_argument("--_child", help=argparse.SUPPRESS)
+    parser.add_argument("--_n", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--_reps", type=int, default=1, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.only:
+        chosen = [w.strip().upper() for w in args.only.split(",") if w.strip()]
+        unknown = [w for w in chosen if w not in WORKLOADS]
+        if unknown:
+            parser.error(f"unknown workload(s) {', '.join(unknown)}; choose from "
+                         f"{', '.join(WORKLOADS)}")
+    else:
+        chosen = list(DEFAULT_WORKLOADS)
+    if args.profile and "PROFILE" not in chosen:
+        chosen.append("PROFILE")
+    args.workloads = chosen
+    return args
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    if args._child:
+        child_main(args._child, args._n, args._reps)
+        return
+    cfg = CONFIGS["quick" if args.quick else "full"]
+    torch = H.load_torch(not args.no_torch)
+    tg = H.import_tinygrad_edu()
+    threads = H.Threads(torch)
+    H.prime_allocator()
+    started = time.perf_counter()
+
+    mode = "QUICK: a smoke test, not a measurement" if args.quick else "full"
+    print(f"tinygrad_edu benchmarks ({mode}; workloads {', '.join(args.workloads)})")
+    for line in H.environment_lines(tg, torch, threads, args.no_torch):
+        print("  " + line)
+    print("  method: same process, interleaved rounds with the order rotated, median per "
+          "backend, ratios of medians;")
+    print(f"          {H.SETTLE_SECONDS} s sleep before each timed batch, gc.collect() inside "
+          "it (after gc.freeze() of the set-up),")
+    print("          allocator primed once, gradients checked against NumPy before timing")
+
+    with_torch = torch is not None
+    if "W2" in args.workloads:
+        run_w2(tg, torch, cfg)
+    if "W4" in args.workloads:
+        run_w4(tg, torch, cfg, args.no_torch)
+    if "DEEP" in args.workloads:
+        run_deep(cfg, with_torch)
+    if "PROFILE" in args.workloads:
+        run_profile(tg, cfg)
+    print(f"\ndone in {time.perf_counter() - started:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
