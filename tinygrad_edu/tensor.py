@@ -517,6 +517,7 @@ class Tensor:
 
     def swapaxes(self, axis1: int, axis2: int) -> Tensor:
         """Swap two axes (PyTorch's `transpose(dim0, dim1)`)."""
+        axis1, axis2 = (ops._normalize_axes(a, self.ndim, "swapaxes")[0] for a in (axis1, axis2))
         axes = list(range(self.ndim))
         axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
         return self.transpose(*axes)

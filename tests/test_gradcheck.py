@@ -1,0 +1,456 @@
+"""The checker checked: gradcheck must fail on wrong derivatives and pass on right ones.
+
+A gradient checker that always says "passed" would make every op test worthless. So each
+custom Function below comes in two versions, one with a deliberately wrong backward
+(twice the derivative, the sign flipped, a missing broadcast reduction, a transposed
+matmul gradient, zero) and one correct, and both finite-difference methods must tell
+them apart. gradgradcheck gets the same treatment with a backward that is right but
+cannot be differentiated again.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tinygrad_edu as tg
+from tinygrad_edu.gradcheck import METHODS, GradcheckError
+
+# ---------------------------------------------------------------------------------------
+# Functions with a correct and a wrong backward
+# ---------------------------------------------------------------------------------------
+
+
+class Cube(tg.Function):
+    """y = x^3; the wrong backward returns twice the derivative."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x.data ** 3
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        # dy/dx = 3 x^2
+        (x,) = ctx.saved_tensors
+        return grad_output * 3 * x * x
+
+
+class CubeTimesTwo(Cube):
+    @staticmethod
+    def backward(ctx, grad_output):
+        (x,) = ctx.saved_tensors
+        return grad_output * 6 * x * x  # wrong: 2 * 3x^2
+
+
+class Sine(tg.Function):
+    """y = sin(x); the wrong backward flips the sign of the derivative."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.sin(x.data)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        # dy/dx = cos(x)
+        (x,) = ctx.saved_tensors
+        return grad_output * x.cos()
+
+
+class SineSignFlipped(Sine):
+    @staticmethod
+    def backward(ctx, grad_output):
+        (x,) = ctx.saved_tensors
+        return -grad_output * x.cos()  # wrong: -cos(x)
+
+
+class BroadcastAdd(tg.Function):
+    """z = x + y, y broadcast along x's leading axis; the wrong backward returns y the
+    unreduced gradient, one row per copy of y."""
+
+    @staticmethod
+    def forward(ctx, x, y):
+        return x.data + y.data
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        # dz/dx = 1; dz/dy = 1 for every copy of y, so the copies' gradients add up
+        x, y = ctx.inputs
+        return grad_output, tg.ops.unbroadcast(grad_output, y.shape)
+
+
+class BroadcastAddUnreduced(BroadcastAdd):
+    @staticmethod
+    def backward(ctx, grad_output):
+        return grad_output, grad_output  # wrong: y's gradient is not summed to y's shape
+
+
+class MatMul(tg.Function):
+    """z = x @ y for square matrices; the wrong backward transposes x's gradient (square,
+    so that the shape alone cannot give it away)."""
+
+    @staticmethod
+    def forward(ctx, x, y):
+        ctx.save_for_backward(x, y)
+        return x.data @ y.data
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        # dL/dx = dL/dz @ y^T, dL/dy = x^T @ dL/dz
+        x, y = ctx.saved_tensors
+        return grad_output @ y.T, x.T @ grad_output
+
+
+class MatMulTransposed(MatMul):
+    @staticmethod
+    def backward(ctx, grad_output):
+        x, y = ctx.saved_tensors
+        return (grad_output @ y.T).T, x.T @ grad_output  # wrong: x's gradient transposed
+
+
+class Exp(tg.Function):
+    """y = e^x; the wrong backward returns a zero gradient."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return ctx.save_output(np.exp(x.data))
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        # dy/dx = e^x = y
+        return grad_output * ctx.output
+
+
+class ExpZeroGradient(Exp):
+    @staticmethod
+    def backward(ctx, grad_output):
+        return grad_output * 0.0  # wrong: no gradient at all
+
+
+RNG = np.random.default_rng(7)
+X = RNG.uniform(0.5, 1.5, (2, 3))  # positive and away from 0: every wrong gradient shows
+SQUARE = [RNG.uniform(-1.0, 1.0, (3, 3)), RNG.uniform(-1.0, 1.0, (3, 3))]
+
+
+def leaves(*arrays):
+    return [tg.Tensor(a, requires_grad=True) for a in arrays]
+
+
+# (name, correct f, wrong f, inputs, closed-form analytic and numeric values of the wrong
+# version at the first wrong element, or None where the error is not a number)
+CASES = {
+    "times two": (Cube.apply, CubeTimesTwo.apply, (X,), (6 * X ** 2, 3 * X ** 2)),
+    "sign flipped": (Sine.apply, SineSignFlipped.apply, (X,), (-np.cos(X), np.cos(X))),
+    "missing broadcast reduction": (BroadcastAdd.apply, BroadcastAddUnreduced.apply,
+                                    (X, X[0]), None),
+    "transposed matmul gradient": (MatMul.apply, MatMulTransposed.apply, SQUARE, "numbers"),
+    "zero gradient": (Exp.apply, ExpZeroGradient.apply, (X,), (0 * X, np.exp(X))),
+}
+
+
+@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("method", METHODS)
+def test_wrong_backward_fails(case, method):
+    _, wrong, arrays, _ = CASES[case]
+    report = tg.gradcheck(wrong, leaves(*arrays), method=method, verbose=False)
+    assert not report
+    assert report.passed is False
+    assert "FAILED" in str(report)
+
+
+@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("method", METHODS)
+def test_correct_backward_passes(case, method):
+    right, _, arrays, _ = CASES[case]
+    report = tg.gradcheck(right, leaves(*arrays), method=method, verbose=False)
+    assert report, str(report)
+    assert all(item.passed for item in report.inputs)
+    assert len(report.inputs) == len(arrays)
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if CASES[c][3] is not None])
+@pytest.mark.parametrize("method", METHODS)
+def test_raise_exception_shows_analytic_and_numeric_values(case, method):
+    _, wrong, arrays, expected = CASES[case]
+    report = tg.gradcheck(wrong, leaves(*arrays), method=method, verbose=False)
+    with pytest.raises(GradcheckError) as caught:
+        tg.gradcheck(wrong, leaves(*arrays), method=method, raise_exception=True)
+    message = str(caught.value)
+    bad = [item for item in report.inputs if not item.passed]
+    assert bad
+    for item in bad:
+        for _, _, analytic, numeric, abs_err, _ in item.worst:
+            assert f"{analytic:.6g}" in message and f"{numeric:.6g}" in message
+            assert abs_err > 1e-3
+    if not isinstance(expected, tuple):
+        return
+    # elementwise ops: the worst element's numbers are the closed forms at that element
+    out_idx, in_idx, analytic, numeric, _, _ = bad[0].worst[0]
+    want_analytic, want_numeric = (np.asarray(v)[in_idx] for v in expected)
+    np.testing.assert_allclose(analytic, want_analytic, rtol=1e-12)
+    np.testing.assert_allclose(numeric, want_numeric, rtol=1e-6)
+    assert out_idx == int(np.ravel_multi_index(in_idx, X.shape))
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_missing_broadcast_reduction_reports_the_shape_error(method):
+    """The engine refuses a gradient of the wrong shape; gradcheck reports that error."""
+    x, y = leaves(X, X[0])
+    report = tg.gradcheck(BroadcastAddUnreduced.apply, [x, y], method=method, verbose=False)
+    assert not report
+    assert "BroadcastAddUnreduced" in report.error and "(2, 3)" in report.error
+    with pytest.raises(GradcheckError, match=r"shape \(2, 3\) for input 1.*shape \(3,\)"):
+        tg.gradcheck(BroadcastAddUnreduced.apply, [x, y], method=method, raise_exception=True)
+
+
+def test_transposed_gradient_fails_only_for_its_input():
+    report = tg.gradcheck(MatMulTransposed.apply, leaves(*SQUARE), verbose=False)
+    assert [item.passed for item in report.inputs] == [False, True]
+    item = report.inputs[0]
+    # the analytic Jacobian row for output (i, j) is the numeric one transposed
+    np.testing.assert_allclose(item.numeric, item.analytic.reshape(3, 3, 3, 3)
+                               .transpose(0, 1, 3, 2).reshape(9, 9), atol=1e-8)
+
+
+def test_wrong_version_is_wrong_by_the_expected_factor():
+    """Twice the derivative: the analytic Jacobian is 2x the numeric one, everywhere."""
+    report = tg.gradcheck(CubeTimesTwo.apply, leaves(X), verbose=False)
+    item = report.inputs[0]
+    np.testing.assert_allclose(item.analytic, 2 * item.numeric, rtol=1e-6)
+    np.testing.assert_allclose(np.diag(item.numeric), 3 * X.ravel() ** 2, rtol=1e-8)
+
+
+def test_verbose_prints_the_report_on_failure(capsys):
+    tg.gradcheck(CubeTimesTwo.apply, leaves(X))
+    assert "gradcheck FAILED" in capsys.readouterr().out
+    tg.gradcheck(Cube.apply, leaves(X))
+    assert capsys.readouterr().out == ""
+
+
+# ---------------------------------------------------------------------------------------
+# the report
+# ---------------------------------------------------------------------------------------
+
+
+class OneWrongElement(tg.Function):
+    """z = x * y, except that the gradient of x is off by 1 at element (1, 2)."""
+
+    @staticmethod
+    def forward(ctx, x, y):
+        ctx.save_for_backward(x, y)
+        return x.data * y.data
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        x, y = ctx.saved_tensors
+        bump = np.zeros(x.shape)
+        bump[1, 2] = 1.0
+        return grad_output * (y + bump), grad_output * x
+
+
+def test_report_lists_the_worst_elements_per_input():
+    x, y = leaves(X, X + 1)
+    x.name = "weights"
+    report = tg.gradcheck(OneWrongElement.apply, [x, y], verbose=False)
+    assert not report
+    text = str(report)
+    lines = text.splitlines()
+    assert lines[0].startswith("gradcheck FAILED (method=central")
+    header = "  input 0 'weights' (2, 3): analytic and numeric"
+    assert any(line.startswith(header) for line in lines)
+    assert "  input 1 (2, 3): ok" in lines
+    # the one wrong element: output 5 (= (1, 2) flattened) against input element (1, 2),
+    # analytic y + 1 against numeric y
+    worst = report.inputs[0].worst
+    assert worst[0][:2] == (5, (1, 2))
+    analytic, numeric = X[1, 2] + 2, X[1, 2] + 1
+    np.testing.assert_allclose(worst[0][2:4], [analytic, numeric], rtol=1e-7)
+    rows = [line.split() for line in lines if "(1, 2)" in line]
+    assert len(rows) == 1
+    assert rows[0][:5] == ["5", "(1,", "2)", f"{analytic:.6g}", f"{numeric:.6g}"]
+    assert repr(report) == text
+
+
+def test_report_of_a_pass_says_so_per_input():
+    report = tg.gradcheck(lambda a, b: a * b, leaves(X, X), verbose=False)
+    assert report
+    assert str(report).splitlines() == [
+        "gradcheck passed (method=central, eps=1e-06, atol=1e-05, rtol=0.001)",
+        "  input 0 (2, 3): ok",
+        "  input 1 (2, 3): ok",
+    ]
+
+
+# ---------------------------------------------------------------------------------------
+# inputs and outputs gradcheck accepts
+# ---------------------------------------------------------------------------------------
+
+
+def test_float32_inputs_warn_and_still_work():
+    x = tg.Tensor(X.astype(np.float32), requires_grad=True)
+    with pytest.warns(UserWarning, match="float32"):
+        report = tg.gradcheck(lambda t: (t * t).sin(), [x], verbose=False)
+    assert report, str(report)
+    with pytest.warns(UserWarning, match="float32"):
+        assert not tg.gradcheck(CubeTimesTwo.apply, [x], verbose=False)
+    assert x.dtype == np.float32 and x.grad is None  # the input itself is left alone
+
+
+def test_function_returning_a_tuple():
+    def two_outputs(a, b):
+        return a * b, (a + b).sin().sum(axis=0)
+
+    x, y = leaves(X, X[::-1] + 0.1)
+    for method in METHODS:
+        report = tg.gradcheck(two_outputs, [x, y], method=method, verbose=False)
+        assert report, str(report)
+        # the Jacobian stacks both outputs' elements: 6 + 3 rows
+        assert report.inputs[0].analytic.shape == (9, 6)
+        assert not tg.gradcheck(lambda a, b: (a * b, CubeTimesTwo.apply(b)), [x, y],
+                                method=method, verbose=False)
+
+
+def test_constants_pass_through_unchecked():
+    x = tg.Tensor(X, requires_grad=True)
+    scale = tg.Tensor(np.full((2, 3), 3.0))  # no requires_grad: a constant
+    report = tg.gradcheck(lambda t, s, k: t * s * k, [x, scale, 2.0], verbose=False)
+    assert report and [item.index for item in report.inputs] == [0]
+    np.testing.assert_allclose(report.inputs[0].analytic, 6.0 * np.eye(6))
+
+
+def test_ndarray_inputs_are_checked():
+    report = tg.gradcheck(lambda t: t.exp(), [X.copy()], verbose=False)
+    assert report and report.inputs[0].shape == (2, 3)
+
+
+def test_bad_arguments_raise():
+    with pytest.raises(ValueError, match="method"):
+        tg.gradcheck(Cube.apply, leaves(X), method="forward")
+    with pytest.raises(ValueError, match="no input to check"):
+        tg.gradcheck(lambda t: t, [tg.Tensor(X)])
+    report = tg.gradcheck(lambda t: t.data, leaves(X), verbose=False)
+    assert not report and "must return a Tensor" in report.error
+
+
+def test_both_methods_agree_on_a_smooth_function():
+    def f(a, b):
+        return ((0.3 * a.sin() * b.exp()).tanh() * a) @ b.T.sigmoid()  # (2, 2)
+
+    a, b = leaves(X, X[::-1] - 0.3)
+    central = tg.gradcheck(f, [a, b], method="central", verbose=False)
+    gradient = tg.gradcheck(f, [a, b], method="np.gradient", verbose=False)
+    assert central and gradient
+    for c, g in zip(central.inputs, gradient.inputs):
+        np.testing.assert_array_equal(c.analytic, g.analytic)
+        np.testing.assert_allclose(c.numeric, g.numeric, rtol=1e-6, atol=1e-9)
+        np.testing.assert_allclose(c.numeric, c.analytic, rtol=1e-6, atol=1e-9)
+        assert np.abs(c.numeric).max() > 0.1  # the comparison is not between zeros
+
+
+def test_tolerances_are_used():
+    """A 0.5% error passes a 1% rtol and fails the 0.1% default."""
+
+    class Slightly(Cube):
+        @staticmethod
+        def backward(ctx, grad_output):
+            (x,) = ctx.saved_tensors
+            return grad_output * 3.015 * x * x
+
+    assert not tg.gradcheck(Slightly.apply, leaves(X), verbose=False)
+    assert tg.gradcheck(Slightly.apply, leaves(X), rtol=1e-2, verbose=False)
+
+
+# ---------------------------------------------------------------------------------------
+# gradgradcheck
+# ---------------------------------------------------------------------------------------
+
+
+class Square(tg.Function):
+    """y = x^2, with backward written in Tensor ops, so it can be differentiated again."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x.data ** 2
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        # dy/dx = 2x
+        (x,) = ctx.saved_tensors
+        return grad_output * 2 * x
+
+
+class SquareDetached(Square):
+    """The first derivative is right, but x.detach() cuts it off from the graph: the second
+    derivative through it comes out 0 instead of 2."""
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (x,) = ctx.saved_tensors
+        return grad_output * 2 * x.detach()
+
+
+class SquareFromArrays(Square):
+    """The same mistake made with NumPy: x.data is a plain array, a constant to the graph."""
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (x,) = ctx.saved_tensors
+        return grad_output * (2 * x.data)
+
+
+@pytest.mark.parametrize("wrong", [SquareDetached, SquareFromArrays])
+@pytest.mark.parametrize("method", METHODS)
+def test_gradgradcheck_catches_a_backward_that_is_not_differentiable(wrong, method):
+    assert tg.gradcheck(wrong.apply, leaves(X), method=method, verbose=False)  # 1st: right
+    v = np.arange(1.0, 7.0).reshape(2, 3)
+    report = tg.gradgradcheck(wrong.apply, leaves(X), grad_outputs=v, method=method,
+                              verbose=False)
+    assert not report
+    item = report.inputs[0]
+    # d/dx of v * 2x is 2v on the diagonal; the broken backward gives 0
+    np.testing.assert_allclose(item.numeric, np.diag(2 * v.ravel()), atol=1e-8)
+    np.testing.assert_array_equal(item.analytic, np.zeros((6, 6)))
+    with pytest.raises(GradcheckError):
+        tg.gradgradcheck(wrong.apply, leaves(X), method=method, raise_exception=True)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_gradgradcheck_passes_the_correct_backward(method):
+    v = np.arange(1.0, 7.0).reshape(2, 3)
+    report = tg.gradgradcheck(Square.apply, leaves(X), grad_outputs=v, method=method,
+                              verbose=False)
+    assert report, str(report)
+    np.testing.assert_allclose(report.inputs[0].analytic, np.diag(2 * v.ravel()))
+
+
+def test_gradgradcheck_catches_a_wrong_second_derivative_of_a_right_first():
+    """Sine's backward uses x.cos(), so its second derivative goes through Cos's backward;
+    a Cos with the sign of its derivative flipped must be caught there, and only there."""
+
+    class BadCos(tg.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return np.cos(x.data)
+
+        @staticmethod
+        def backward(ctx, grad_output):
+            (x,) = ctx.saved_tensors
+            return grad_output * x.sin()  # wrong: d cos = -sin
+
+    class SineWithBadCos(Sine):
+        @staticmethod
+        def backward(ctx, grad_output):
+            (x,) = ctx.saved_tensors
+            return grad_output * BadCos.apply(x)
+
+    assert tg.gradcheck(SineWithBadCos.apply, leaves(X), verbose=False)
+    assert not tg.gradgradcheck(SineWithBadCos.apply, leaves(X), verbose=False)
+    assert tg.gradgradcheck(Sine.apply, leaves(X), verbose=False)
+
+
+def test_gradgradcheck_needs_a_single_output():
+    with pytest.raises(ValueError, match="single Tensor"):
+        tg.gradgradcheck(lambda a: (a, a), leaves(X))
