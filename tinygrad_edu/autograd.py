@@ -192,9 +192,9 @@ class Function:
     # only sets what differs (it runs for every op, and every attribute set costs time).
     inputs: tuple = ()             # the tensors (and constants) the op was applied to
     needs_input_grad: tuple = ()   # for each input: does it need a gradient?
-    saved: tuple = ()              # what forward kept for backward (save_for_backward)
+    saved: tuple | None = ()       # what forward kept for backward (save_for_backward);
+                                   # None once backward has freed it (no retain_graph)
     output_data = None             # the output array, if forward kept it (save_output)
-    freed = False                  # backward ran without retain_graph: saved values gone
     hooks = None                   # hooks registered on the output tensor
     retained = None                # weak reference to the output, if it called retain_grad()
     created_at = None              # "file:line" of the user's code, in detect_anomaly mode
@@ -208,7 +208,7 @@ class Function:
     @property
     def saved_tensors(self) -> tuple:
         """What forward saved, in the same order."""
-        if self.freed:
+        if self.saved is None:
             raise RuntimeError(_FREED_MESSAGE.format(name=self.name))
         return self.saved
 
@@ -228,12 +228,17 @@ class Function:
         this node through `grad_fn`, and a pointer back would make a reference cycle that
         only the garbage collector could free.
         """
-        if self.freed or self.output_data is None:
+        if self.saved is None or self.output_data is None:
             raise RuntimeError(_FREED_MESSAGE.format(name=self.name)
-                               if self.freed else
+                               if self.saved is None else
                                f"{self.name}.backward uses ctx.output, but its forward did "
                                "not call ctx.save_output(result)")
         return Tensor._make(self.output_data, is_grad_enabled(), self)
+
+    @property
+    def freed(self) -> bool:
+        """True once a backward without retain_graph has freed what forward saved."""
+        return self.saved is None
 
     @property
     def name(self) -> str:
@@ -308,12 +313,12 @@ _FREED_MESSAGE = (
 
 
 def topological_order(root: Function) -> list[Function]:
-    """The nodes that lead to `root`, each after every node that uses its output.
+    """The nodes that lead to `root`, each one after every node that uses its output.
 
-    An iterative depth-first search (a recursive one dies on deep graphs): a node is
-    appended only after everything it depends on, then the list is reversed, so that
-    when the walk reaches a node, every path from the root has already added its share
-    of that node's gradient.
+    That is the order backward needs: a node may pass its gradient on only once every
+    path from the root has added its share to it. A depth-first search with an explicit
+    stack (a recursive one would die on a graph a few thousand ops deep) appends a node
+    only after everything it depends on; reversed, that list is the order.
     """
     order: list[Function] = []
     visited: set[Function] = set()
@@ -323,10 +328,13 @@ def topological_order(root: Function) -> list[Function]:
         if inputs_done:
             order.append(node)
             continue
+        # A node is marked when it is expanded, not when it is pushed: a node pushed
+        # early may be reached again through a longer path, and must then be finished
+        # after that path's nodes, so it is pushed again and expanded there.
         if node in visited:
             continue
         visited.add(node)
-        stack.append((node, True))
+        stack.append((node, True))  # come back to it once its inputs are done
         for x, needs in zip(node.inputs, node.needs_input_grad):
             if needs:
                 parent = x.grad_fn
@@ -347,8 +355,9 @@ def _as_gradient(value, like, what: str):
     return Tensor._make(data.astype(like.dtype, copy=False), False, None)
 
 
-def _check_input_grad(node: Function, index: int, x, g):
+def _check_input_grad(node: Function, x, g):
     """Make sure the gradient a backward returned fits its input; fix the dtype only."""
+    index = next(i for i, inp in enumerate(node.inputs) if inp is x)
     if not isinstance(g, Tensor):
         g = Tensor._make(np.asarray(g), False, None)
     if g.data.shape != x.data.shape:
@@ -417,7 +426,7 @@ def run_backward(root, gradient, retain_graph: bool, create_graph: bool, inputs=
             grad_output = node_grads.pop(node, None)
             if grad_output is None:
                 continue  # no path from the root carried a gradient here
-            if node.freed:
+            if node.saved is None:
                 raise RuntimeError(_FREED_MESSAGE.format(name=node.name))
             if node.hooks is not None:
                 grad_output = _run_hooks(node.hooks, grad_output)
@@ -441,13 +450,12 @@ def run_backward(root, gradient, retain_graph: bool, create_graph: bool, inputs=
                     f"{node.name}.backward returned {len(input_grads)} gradient(s) but the op "
                     f"has {len(node.inputs)} input(s): return one per input (None for inputs "
                     "that need no gradient)")
-            for index, (x, needs, g) in enumerate(zip(node.inputs, node.needs_input_grad,
-                                                      input_grads)):
+            for x, needs, g in zip(node.inputs, node.needs_input_grad, input_grads):
                 if g is None or not needs:
                     continue
                 if (type(g) is not Tensor or g.data.shape != x.data.shape
-                        or g.data.dtype != x.data.dtype or _anomaly_enabled):
-                    g = _check_input_grad(node, index, x, g)
+                        or g.data.dtype is not x.data.dtype or _anomaly_enabled):
+                    g = _check_input_grad(node, x, g)
                 # add to what other paths sent to the same tensor (a tensor used twice)
                 parent = x.grad_fn
                 store, key = (leaf_grads, x) if parent is None else (node_grads, parent)
@@ -458,10 +466,10 @@ def run_backward(root, gradient, retain_graph: bool, create_graph: bool, inputs=
                     store[key] = previous + g  # recorded: the sum is part of the new graph
                 else:
                     store[key] = Tensor._make(previous.data + g.data, False, None)
-            if not retain_graph:
+            if not retain_graph:  # free what forward saved (one store: stores cost time)
                 node.saved = None
-                node.output_data = None
-                node.freed = True
+                if node.output_data is not None:
+                    node.output_data = None
 
         if inputs is not None:
             for x in inputs:

@@ -51,7 +51,7 @@ def unbroadcast(grad, shape: tuple):
     copy received its own gradient, and the chain rule adds them up. So: sum the extra
     leading axes away, then sum (keeping the axis) where the input had size 1.
     """
-    if grad.shape == shape:
+    if grad.data.shape == shape:  # the common case: no broadcasting happened
         return grad
     extra = grad.ndim - len(shape)
     axes = tuple(range(extra)) + tuple(
