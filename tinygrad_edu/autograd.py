@@ -17,6 +17,8 @@ needs it; each imports the other at its very end, once its own classes exist.
 from __future__ import annotations
 
 import contextlib
+import heapq
+import itertools
 import os
 import threading
 import traceback
@@ -198,6 +200,7 @@ class Function:
     hooks = None                   # hooks registered on the output tensor
     retained = None                # weak reference to the output, if it called retain_grad()
     created_at = None              # "file:line" of the user's code, in detect_anomaly mode
+    sequence = -1                  # creation order of recorded nodes: inputs come first
 
     # --- what forward and backward call -------------------------------------------------
 
@@ -233,7 +236,7 @@ class Function:
                                if self.saved is None else
                                f"{self.name}.backward uses ctx.output, but its forward did "
                                "not call ctx.save_output(result)")
-        return Tensor._make(self.output_data, is_grad_enabled(), self)
+        return Tensor._make(self.output_data, _grad_mode.enabled, self)
 
     @property
     def freed(self) -> bool:
@@ -290,6 +293,7 @@ class Function:
 
         if requires_grad:  # keep the node: it becomes the output's grad_fn
             node.inputs = inputs
+            node.sequence = _next_sequence()  # larger than any of its inputs' nodes
             result = Tensor.__new__(Tensor)  # Tensor._make, inlined: it runs for every op
             result.data = out
             result.requires_grad = True
@@ -299,6 +303,10 @@ class Function:
         result.data = out
         return result
 
+
+# Numbers the recorded nodes in the order they are created (thread-safe: count() is
+# atomic under the GIL). backward visits nodes newest first; see topological_order.
+_next_sequence = itertools.count().__next__
 
 _FREED_MESSAGE = (
     "Trying to backward through the graph a second time: the values that {name} saved "
@@ -313,35 +321,28 @@ _FREED_MESSAGE = (
 
 
 def topological_order(root: Function) -> list[Function]:
-    """The nodes that lead to `root`, each one after every node that uses its output.
+    """The nodes that lead to `root`, each one before every node that it uses.
 
     That is the order backward needs: a node may pass its gradient on only once every
-    path from the root has added its share to it. A depth-first search with an explicit
-    stack (a recursive one would die on a graph a few thousand ops deep) appends a node
-    only after everything it depends on; reversed, that list is the order.
+    node that uses its output has added its share. No search is needed to find it: an op
+    is always created after its inputs, so its `sequence` number (the order of creation)
+    is larger than theirs, and newest-first is such an order. The walk that collects the
+    nodes uses an explicit stack: a recursive one would die on a graph a few thousand
+    ops deep.
     """
-    order: list[Function] = []
-    visited: set[Function] = set()
-    stack = [(root, False)]
+    found = {root}
+    stack = [root]
     while stack:
-        node, inputs_done = stack.pop()
-        if inputs_done:
-            order.append(node)
-            continue
-        # A node is marked when it is expanded, not when it is pushed: a node pushed
-        # early may be reached again through a longer path, and must then be finished
-        # after that path's nodes, so it is pushed again and expanded there.
-        if node in visited:
-            continue
-        visited.add(node)
-        stack.append((node, True))  # come back to it once its inputs are done
+        node = stack.pop()
         for x, needs in zip(node.inputs, node.needs_input_grad):
-            if needs:
-                parent = x.grad_fn
-                if parent is not None and parent not in visited:
-                    stack.append((parent, False))
-    order.reverse()
-    return order
+            if needs and x.grad_fn is not None and x.grad_fn not in found:
+                found.add(x.grad_fn)
+                stack.append(x.grad_fn)
+    return sorted(found, key=_by_sequence, reverse=True)
+
+
+def _by_sequence(node: Function) -> int:
+    return node.sequence
 
 
 def _as_gradient(value, like, what: str):
@@ -415,17 +416,20 @@ def run_backward(root, gradient, retain_graph: bool, create_graph: bool, inputs=
         if inputs is not None:  # gradients to capture, by the node that made each input
             wanted_nodes = {x.grad_fn: x for x in inputs if x.grad_fn is not None}
             found: dict[int, Tensor] = {}
+        # The nodes waiting for their backward, newest first (see topological_order):
+        # a heap ordered by -sequence. A node enters it when it receives its first
+        # gradient; by the time it is the newest one waiting, every node that uses its
+        # output (all newer than it) has run and added its share.
+        waiting: list[tuple[int, Function]] = []
         if root.grad_fn is None:
-            order = []
             leaf_grads[root] = gradient
         else:
-            order = topological_order(root.grad_fn)
             node_grads[root.grad_fn] = gradient
+            waiting.append((-root.grad_fn.sequence, root.grad_fn))
 
-        for node in order:
-            grad_output = node_grads.pop(node, None)
-            if grad_output is None:
-                continue  # no path from the root carried a gradient here
+        while waiting:
+            node = heapq.heappop(waiting)[1]
+            grad_output = node_grads.pop(node)
             if node.saved is None:
                 raise RuntimeError(_FREED_MESSAGE.format(name=node.name))
             if node.hooks is not None:
@@ -462,6 +466,8 @@ def run_backward(root, gradient, retain_graph: bool, create_graph: bool, inputs=
                 previous = store.get(key)
                 if previous is None:
                     store[key] = g
+                    if parent is not None:
+                        heapq.heappush(waiting, (-parent.sequence, parent))
                 elif create_graph:
                     store[key] = previous + g  # recorded: the sum is part of the new graph
                 else:

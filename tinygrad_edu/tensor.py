@@ -12,6 +12,7 @@ written right here out of primitive ones; their gradients follow from the primit
 
 from __future__ import annotations
 
+import operator
 import weakref
 
 import numpy as np
@@ -114,17 +115,11 @@ class Tensor:
 
     # --- plain values -----------------------------------------------------------------
 
-    @property
-    def shape(self) -> tuple:
-        return self.data.shape
-
-    @property
-    def ndim(self) -> int:
-        return self.data.ndim
-
-    @property
-    def dtype(self) -> np.dtype:
-        return self.data.dtype
+    # The array's own shape, ndim and dtype. (attrgetter reads them in C, without a Python
+    # call: backward formulas ask for shapes all the time.)
+    shape = property(operator.attrgetter("data.shape"), doc="The shape, as NumPy's.")
+    ndim = property(operator.attrgetter("data.ndim"), doc="The number of axes.")
+    dtype = property(operator.attrgetter("data.dtype"), doc="The NumPy dtype.")
 
     @property
     def is_leaf(self) -> bool:
