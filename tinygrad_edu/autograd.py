@@ -471,7 +471,9 @@ def run_backward(root, gradient, retain_graph: bool, create_graph: bool, inputs=
                 elif create_graph:
                     store[key] = previous + g  # recorded: the sum is part of the new graph
                 else:
-                    store[key] = Tensor._make(previous.data + g.data, False, None)
+                    summed = Tensor.__new__(Tensor)  # Tensor._make, inlined (hot loop)
+                    summed.data = previous.data + g.data
+                    store[key] = summed
             if not retain_graph:  # free what forward saved (one store: stores cost time)
                 node.saved = None
                 if node.output_data is not None:
