@@ -99,17 +99,22 @@ class detect_anomaly(contextlib.ContextDecorator):
     """
 
     def __init__(self):
-        self._previous: list[bool] = []  # a stack: the same instance may be re-entered
+        self._previous: list = []  # a stack: the same instance may be re-entered
 
     def __enter__(self):
         global _anomaly_enabled
-        self._previous.append(_anomaly_enabled)
+        # NumPy's own "invalid value" warnings are silenced inside: the error raised
+        # here says more (which op, which inputs, which line of yours)
+        quiet = np.errstate(invalid="ignore", divide="ignore", over="ignore")
+        quiet.__enter__()
+        self._previous.append((_anomaly_enabled, quiet))
         _anomaly_enabled = True
         return self
 
     def __exit__(self, *exc):
         global _anomaly_enabled
-        _anomaly_enabled = self._previous.pop()
+        _anomaly_enabled, quiet = self._previous.pop()
+        quiet.__exit__(*exc)
         return False
 
 

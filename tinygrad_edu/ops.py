@@ -841,6 +841,15 @@ class Einsum(Function):
     def forward(ctx, *operands, subscripts):
         datas = [_data(t) for t in operands]
         ctx.subs, ctx.out = _einsum_explicit(subscripts, [np.shape(d) for d in datas])
+        sizes: dict[str, tuple[int, int]] = {}  # letter -> (size, operand that set it)
+        for i, (sub, d) in enumerate(zip(ctx.subs, datas)):
+            for letter, size in zip(sub, np.shape(d)):
+                seen_size, seen_in = sizes.setdefault(letter, (size, i))
+                if size != seen_size and 1 not in (size, seen_size):
+                    raise ValueError(
+                        f"einsum: index '{letter}' of '{subscripts}' has size {seen_size} in "
+                        f"operand {seen_in} but {size} in operand {i}: an index names one "
+                        "axis, so its sizes must agree")
         ctx.save_for_backward(*operands)
         return np.einsum(",".join(ctx.subs) + "->" + ctx.out, *datas)
 
