@@ -186,51 +186,42 @@ class Pow(Function):
         return grad_x, grad_y
 
 
-def _tie_split(x_data, y_data):
-    """Weights for max/min of two arrays: 1 to the winner, 0.5 each on a tie (as PyTorch)."""
-    return (x_data == y_data) * 0.5
+class _Extremum(Function):
+    """z = the larger (Maximum) or the smaller (Minimum) of x and y, elementwise."""
+
+    pick = None   # np.maximum or np.minimum
+    beats = None  # np.greater or np.less: does the first argument win?
+
+    @classmethod
+    def forward(cls, ctx, x, y):
+        ctx.save_for_backward(x, y)
+        return cls.pick(_data(x), _data(y))
+
+    @classmethod
+    def backward(cls, ctx, grad_output):
+        # dz/dx = 1 where x wins, 0 where y wins, 1/2 each on a tie (as PyTorch); same for y
+        x, y = ctx.saved_tensors
+        xd, yd = _data(x), _data(y)
+        tie = (xd == yd) * 0.5
+        to_x = (cls.beats(xd, yd) + tie).astype(grad_output.dtype)
+        to_y = (cls.beats(yd, xd) + tie).astype(grad_output.dtype)
+        need_x, need_y = ctx.needs_input_grad
+        return (unbroadcast(grad_output * to_x, x.shape) if need_x else None,
+                unbroadcast(grad_output * to_y, y.shape) if need_y else None)
 
 
-class Maximum(Function):
+class Maximum(_Extremum):
     """z = max(x, y), elementwise"""
 
-    @staticmethod
-    def forward(ctx, x, y):
-        ctx.save_for_backward(x, y)
-        return np.maximum(_data(x), _data(y))
-
-    @staticmethod
-    def backward(ctx, grad_output):
-        # dz/dx = 1 where x > y, 0 where x < y, 1/2 on a tie; the same for y
-        x, y = ctx.saved_tensors
-        xd, yd = _data(x), _data(y)
-        tie = _tie_split(xd, yd)
-        to_x = ((xd > yd) + tie).astype(grad_output.dtype)
-        to_y = ((yd > xd) + tie).astype(grad_output.dtype)
-        need_x, need_y = ctx.needs_input_grad
-        return (unbroadcast(grad_output * to_x, x.shape) if need_x else None,
-                unbroadcast(grad_output * to_y, y.shape) if need_y else None)
+    pick = staticmethod(np.maximum)
+    beats = staticmethod(np.greater)
 
 
-class Minimum(Function):
+class Minimum(_Extremum):
     """z = min(x, y), elementwise"""
 
-    @staticmethod
-    def forward(ctx, x, y):
-        ctx.save_for_backward(x, y)
-        return np.minimum(_data(x), _data(y))
-
-    @staticmethod
-    def backward(ctx, grad_output):
-        # dz/dx = 1 where x < y, 0 where x > y, 1/2 on a tie; the same for y
-        x, y = ctx.saved_tensors
-        xd, yd = _data(x), _data(y)
-        tie = _tie_split(xd, yd)
-        to_x = ((xd < yd) + tie).astype(grad_output.dtype)
-        to_y = ((yd < xd) + tie).astype(grad_output.dtype)
-        need_x, need_y = ctx.needs_input_grad
-        return (unbroadcast(grad_output * to_x, x.shape) if need_x else None,
-                unbroadcast(grad_output * to_y, y.shape) if need_y else None)
+    pick = staticmethod(np.minimum)
+    beats = staticmethod(np.less)
 
 
 class Where(Function):
