@@ -7,8 +7,9 @@ Read this file top to bottom:
 3. `Function`: the base class of every op. `apply` runs `forward` on NumPy arrays and,
    when a gradient will be needed, keeps the node (the Function instance, which is also
    the `ctx`) as the output's `grad_fn`;
-4. `backward`/`grad`: sort the graph once, then walk it from the output to the leaves,
-   calling each node's `backward` with the gradient of its output (the chain rule).
+4. `backward`/`grad`: walk the graph from the output to the leaves, newest node first
+   (an op is always newer than its inputs), calling each node's `backward` with the
+   gradient of its output (the chain rule) and adding up what reaches each tensor.
 
 The Tensor class lives in `tensor.py`, which needs this module as much as this module
 needs it; each imports the other at its very end, once its own classes exist.
