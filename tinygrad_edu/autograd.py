@@ -443,8 +443,7 @@ def run_backward(root, gradient, retain_graph: bool, create_graph: bool, inputs=
             if inputs is not None:
                 if node in wanted_nodes:
                     found[id(wanted_nodes[node])] = grad_output
-            elif node.retained is not None and node.retained() is not None:
-                retained = node.retained()
+            elif node.retained is not None and (retained := node.retained()) is not None:
                 keep = grad_output if create_graph else grad_output.detach()
                 retained.grad = keep if retained.grad is None else retained.grad + keep
 

@@ -199,7 +199,7 @@ def pad(x, widths, value=0):
 
 def matmul(x, y):
     """Matrix product, as `np.matmul`."""
-    return ops.MatMul.apply(_t(x), y)
+    return _t(x).matmul(y)
 
 
 def dot(x, y):

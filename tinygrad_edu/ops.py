@@ -545,7 +545,7 @@ class Sum(Function):
         return grad_output.reshape(_kept_shape(x.shape, ctx.axes)).expand(*x.shape)
 
 
-class _ArgExtreme(Function):
+class _AxisExtreme(Function):
     """max or min over `axis`; the gradient goes to the extreme elements."""
 
     reduce = None  # np.max or np.min
@@ -572,13 +572,13 @@ class _ArgExtreme(Function):
         return kept * share.astype(grad_output.dtype)
 
 
-class Max(_ArgExtreme):
+class Max(_AxisExtreme):
     """y = max of x over `axis` (ties share the gradient equally)"""
 
     reduce = staticmethod(np.max)
 
 
-class Min(_ArgExtreme):
+class Min(_AxisExtreme):
     """y = min of x over `axis` (ties share the gradient equally)"""
 
     reduce = staticmethod(np.min)

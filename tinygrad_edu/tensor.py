@@ -446,12 +446,11 @@ class Tensor:
         places it appears cancel in the derivative, which is softmax(x) either way.
         """
         axis, keepdims = _axis_args("logsumexp", axis, keepdims, dim, keepdim)
-        shift = self.data.max(axis=ops._normalize_axes(axis, self.ndim, "logsumexp"),
-                              keepdims=True)
+        axes = ops._normalize_axes(axis, self.ndim, "logsumexp")
+        shift = self.data.max(axis=axes, keepdims=True)
         shift = np.where(np.isfinite(shift), shift, 0)  # a row of all -inf stays -inf
-        out = (self - shift).exp().sum(axis=axis, keepdims=True).log() + shift
-        return out if keepdims else out.reshape(out.data.squeeze(
-            ops._normalize_axes(axis, self.ndim, "logsumexp")).shape)
+        out = (self - shift).exp().sum(axis=axes, keepdims=True).log() + shift
+        return out if keepdims else out.squeeze(axes)
 
     def argmax(self, axis=None, keepdims=False, *, dim=None, keepdim=None) -> Tensor:
         """Index of the largest value (an integer tensor, no gradient)."""
