@@ -777,6 +777,75 @@ class MatMul(Function):
         return grad_x, grad_y
 
 
+class Linear(Function):
+    """y = x @ W^T + b, the affine map of nn.Linear (x: (..., in), W: (out, in), b: (out,))
+
+    One op instead of three (transpose, matmul, add): the same arithmetic, a third of the
+    graph nodes, which is what a small network's training step spends its time on.
+    PyTorch does the same (its graphs show `AddmmBackward`).
+    """
+
+    @staticmethod
+    def forward(ctx, x, weight, bias=None):
+        xd, wd = x.data, weight.data
+        if wd.ndim != 2 or xd.ndim == 0 or xd.shape[-1] != wd.shape[1]:
+            raise ValueError(
+                f"linear: input of shape {xd.shape} does not fit a weight of shape {wd.shape}: "
+                f"the input's last axis must have in_features = "
+                f"{wd.shape[1] if wd.ndim == 2 else '?'} elements")
+        if bias is not None and bias.shape != (wd.shape[0],):
+            raise ValueError(f"linear: bias of shape {bias.shape} does not fit a weight of shape "
+                             f"{wd.shape}: it needs shape ({wd.shape[0]},)")
+        ctx.save_for_backward(x, weight)
+        out = xd @ wd.T  # a transposed view: BLAS reads it in place, nothing is copied
+        if bias is not None:
+            out += bias.data
+        return out
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        # dL/dx = g @ W,  dL/dW = g^T @ x (summed over every leading axis),  dL/db = sum of g
+        x, weight = ctx.saved_tensors
+        need_x, need_w, need_b = ctx.needs_input_grad
+        g = grad_output
+        grad_x = g @ weight if need_x else None
+        if g.ndim != 2:  # one sample, or a batch of sequences: make it a (rows, out) matrix
+            g, x = g.reshape(-1, g.shape[-1]), x.reshape(-1, x.shape[-1])
+        grad_w = g.T @ x if need_w else None
+        grad_b = g.sum(axis=0) if need_b else None
+        return grad_x, grad_w, grad_b
+
+
+class BinaryCrossEntropy(Function):
+    """l = -(y log p + (1 - y) log(1 - p)), each log clamped at -100, elementwise
+
+    One op, as in PyTorch, for the sake of p = 0 and p = 1: built from Log and Maximum,
+    the clamp would give a finite loss but a NaN gradient (0 * 1/0); here the gradient
+    (p - y) / (p (1 - p)) has its denominator kept above 1e-12 instead.
+    """
+
+    @staticmethod
+    def forward(ctx, p, y):
+        with np.errstate(divide="ignore"):  # log(0) = -inf, then clamped to -100
+            log_p = np.maximum(np.log(p.data), -100)
+            log_1mp = np.maximum(np.log1p(-p.data), -100)
+        ctx.save_for_backward(p, y)
+        ctx.logs = log_p, log_1mp
+        return -(y.data * log_p + (1 - y.data) * log_1mp)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        # dl/dp = (p - y) / (p (1 - p)),  dl/dy = log(1 - p) - log(p)
+        p, y = ctx.saved_tensors
+        grad_p = grad_y = None
+        if ctx.needs_input_grad[0]:
+            grad_p = grad_output * (p - y) / (p * (1 - p)).maximum(1e-12)
+        if ctx.needs_input_grad[1]:
+            log_p, log_1mp = ctx.logs
+            grad_y = grad_output * (log_1mp - log_p)
+        return grad_p, grad_y
+
+
 def _as(x):
     """A constant as a Tensor (for backward formulas that call Tensor methods on it)."""
     return x if isinstance(x, Tensor) else Tensor(np.asarray(x))
