@@ -77,6 +77,7 @@ from .functions import (
     where,
 )
 from .gradcheck import GradcheckReport, gradcheck, gradgradcheck
+from .serialization import CheckpointError, load, save
 from .tensor import Tensor
 
 float32, float64 = _np.float32, _np.float64  # so that tg.float64 reads like torch.float64
