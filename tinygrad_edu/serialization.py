@@ -85,11 +85,18 @@ def save(obj, path) -> None:
     try:
         with os.fdopen(handle, "wb") as file:
             np.savez_compressed(file, **arrays)
+        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp made it private; make it ordinary
         os.replace(temporary, path)
     except BaseException:
         if os.path.exists(temporary):
             os.remove(temporary)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _decode(node, arrays, path: str):

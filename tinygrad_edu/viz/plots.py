@@ -1,0 +1,93 @@
+"""Plots for training: the loss curve and a classifier's decision boundary (matplotlib).
+
+matplotlib is an optional dependency: `pip install "tinygrad_edu[plot]"`.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from ..autograd import no_grad
+from ..tensor import Tensor
+
+
+def _pyplot():
+    try:
+        import matplotlib
+
+        if not os.environ.get("DISPLAY") and not os.environ.get("MPLBACKEND"):
+            matplotlib.use("Agg")  # no screen: draw into files
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise ImportError("plotting needs matplotlib: pip install 'tinygrad_edu[plot]' "
+                          "(or pip install matplotlib)") from None
+    return plt
+
+
+def _finish(plt, fig, path):
+    if path is not None:
+        fig.savefig(os.fspath(path), dpi=120, bbox_inches="tight")
+        plt.close(fig)
+    return fig
+
+
+def plot_loss(history, path=None, title: str = "Training loss", log_scale: bool = False):
+    """Plot one curve per entry of `history` against the epoch (or step) number.
+
+    `history` is a list of numbers, or a dict of them (`{"train": [...], "test": [...]}`).
+    Saves to `path` when given; returns the matplotlib Figure.
+    """
+    plt = _pyplot()
+    curves = history if isinstance(history, dict) else {"loss": history}
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for label, values in curves.items():
+        values = [float(v) for v in values]
+        ax.plot(range(1, len(values) + 1), values, label=label)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss")
+    if log_scale:
+        ax.set_yscale("log")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    if len(curves) > 1:
+        ax.legend()
+    return _finish(plt, fig, path)
+
+
+def predict_classes(model, X: np.ndarray) -> np.ndarray:
+    """Class predictions of `model` for the rows of X: argmax of the outputs, or, for a
+    single output (a logit), whether it is positive."""
+    with no_grad():
+        out = model(Tensor(np.asarray(X, dtype=np.float32))).data
+    if out.ndim == 1 or out.shape[-1] == 1:
+        return (out.reshape(-1) > 0).astype(np.int64)
+    return out.argmax(axis=-1)
+
+
+def plot_decision_boundary(model, X, y, path=None, title: str = "Decision boundary",
+                           resolution: int = 200):
+    """Colour the plane by the class `model` predicts there, with the points (X, y) on top.
+
+    For 2-D inputs. The model is evaluated on a `resolution` x `resolution` grid under
+    no_grad. Saves to `path` when given; returns the matplotlib Figure.
+    """
+    plt = _pyplot()
+    X, y = np.asarray(X), np.asarray(y)
+    if X.ndim != 2 or X.shape[1] != 2:
+        raise ValueError(f"plot_decision_boundary: needs 2-D points, X of shape (n, 2); got "
+                         f"{X.shape}")
+    pad = 0.1 * (X.max(axis=0) - X.min(axis=0)) + 1e-3
+    lo, hi = X.min(axis=0) - pad, X.max(axis=0) + pad
+    gx, gy = np.meshgrid(np.linspace(lo[0], hi[0], resolution),
+                         np.linspace(lo[1], hi[1], resolution))
+    grid = np.column_stack([gx.ravel(), gy.ravel()])
+    classes = predict_classes(model, grid).reshape(gx.shape)
+    fig, ax = plt.subplots(figsize=(5, 5))
+    ax.contourf(gx, gy, classes, alpha=0.3, cmap="coolwarm",
+                levels=np.arange(classes.max() + 2) - 0.5)
+    ax.scatter(X[:, 0], X[:, 1], c=y, cmap="coolwarm", edgecolors="k", s=18)
+    ax.set_title(title)
+    ax.set_aspect("equal")
+    return _finish(plt, fig, path)
