@@ -23,4 +23,4 @@ def test_example_runs(script: Path, tmp_path: Path):
     result = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=env,
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "passed" in result.stdout
+    assert result.stdout.strip(), "the example printed nothing"

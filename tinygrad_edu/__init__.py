@@ -13,7 +13,7 @@ __version__ = "0.1.0"
 
 import numpy as _np  # noqa: E402
 
-from . import autograd, nn, ops
+from . import autograd, data, nn, ops, optim, viz
 from .autograd import Function, detect_anomaly, enable_grad, is_grad_enabled, no_grad
 from .creation import (
     arange,

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 import numpy as np
 
 
-def demo(args: argparse.Namespace) -> int:
+def neuron() -> bool:
     """The classic neuron o = tanh(x1*w1 + x2*w2 + b): forward, backward, gradcheck."""
     import tinygrad_edu as tg
 
@@ -38,11 +39,182 @@ def demo(args: argparse.Namespace) -> int:
     print(report)
     report_np = tg.gradcheck(neuron, list(leaves.values()), method="np.gradient")
     print(report_np)
-    return 0 if report and report_np else 1
+    return bool(report and report_np)
+
+
+def _out_dir(path: str) -> Path:
+    out = Path(path)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise SystemExit(f"tinygrad-edu: cannot create the output folder {path!r}: "
+                         f"{error.strerror}") from None
+    return out
+
+
+def _plots_available() -> bool:
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        print("  (matplotlib is not installed, so no plots: pip install 'tinygrad_edu[plot]')")
+        return False
+    return True
+
+
+def _write_graph(model, X, y, out: Path) -> Path:
+    """The graph of one small batch's loss, after backward (so it shows gradients):
+    SVG when Graphviz's `dot` is installed, DOT text otherwise."""
+    import tinygrad_edu as tg
+
+    model.zero_grad()
+    loss = tg.nn.functional.cross_entropy(model(tg.Tensor(X[:4])), y[:4])
+    loss.name = "loss"
+    loss.backward(retain_graph=True)
+    params = dict(model.named_parameters())
+    try:
+        path = tg.viz.render(loss, out / "graph.svg", params=params, show_grads=True)
+    except RuntimeError:  # no Graphviz program: the text still says it all
+        path = out / "graph.dot"
+        path.write_text(tg.viz.to_dot(loss, params=params, show_grads=True))
+        print("  (Graphviz's dot program is not installed: wrote the graph as DOT text)")
+    model.zero_grad()
+    return Path(path)
+
+
+def demo(args: argparse.Namespace) -> int:
+    """The main job: backprop through one neuron by hand, then two MLPs trained for real.
+
+    1. The classic neuron o = tanh(x1*w1 + x2*w2 + b): forward, backward, gradcheck.
+    2. An MLP on make_moons (two interleaving half circles).
+    3. An MLP on the 8x8 handwritten digits, tested on a held-out fifth of them.
+
+    Writes into --out: the loss curves, the moons decision boundary, the digits model's
+    computation graph with its gradients and the digits model's checkpoint.
+    """
+    import tinygrad_edu as tg
+    from tinygrad_edu.training import Config, Run
+
+    out = _out_dir(args.out)
+    progress = not args.no_progress
+    print("== 1. One neuron, by hand and by backprop ==")
+    ok = neuron()
+
+    print("\n== 2. An MLP on two moons (2 -> 16 -> 16 -> 2, ReLU, Adam) ==")
+    moons = Run(Config(dataset="moons", hidden=[16, 16], epochs=60, batch_size=32, lr=0.01,
+                       seed=args.seed))
+    moons.fit(moons.config.epochs, progress=progress, label="moons")
+    moons_acc = moons.history["test accuracy"][-1]
+    print(f"moons: test accuracy {moons_acc:.1%} on {len(moons.y_test)} held-out points")
+
+    print("\n== 3. An MLP on handwritten digits (64 -> 64 -> 10, ReLU, Adam) ==")
+    digits = Run(Config(dataset="digits", hidden=[64], epochs=40, batch_size=32, lr=0.003,
+                        seed=args.seed))
+    print(f"{len(digits.y_train)} training images, {len(digits.y_test)} held out; "
+          f"{digits.model.num_parameters():,} parameters:")
+    print(digits.model)
+    digits.fit(digits.config.epochs, progress=progress, label="digits")
+    digits_acc = digits.history["test accuracy"][-1]
+    print(f"digits: test accuracy {digits_acc:.1%} on {len(digits.y_test)} held-out images")
+
+    written = []
+    if _plots_available():
+        tg.viz.plot_loss(
+            {"moons": moons.history["train loss"], "digits": digits.history["train loss"]},
+            out / "loss_curve.png", title="Training loss (mean cross-entropy per epoch)",
+            log_scale=True)
+        written.append(out / "loss_curve.png")
+        tg.viz.plot_decision_boundary(moons.model, moons.X_test, moons.y_test,
+                                      out / "moons_decision_boundary.png",
+                                      title=f"moons: test accuracy {moons_acc:.1%}")
+        written.append(out / "moons_decision_boundary.png")
+    written.append(_write_graph(digits.model, digits.X_test, digits.y_test, out))
+    written.append(Path(digits.save(out / "digits_mlp.npz")))
+    print("\nFiles written:")
+    for path in written:
+        print(f"  {path}")
+    if digits_acc < 0.95:
+        print(f"digits accuracy {digits_acc:.1%} is below the expected 95%", file=sys.stderr)
+        return 1
+    return 0 if ok else 1
+
+
+def _hidden_sizes(text: str) -> list[int]:
+    try:
+        sizes = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a comma-separated list of layer sizes, such as 16,16") from None
+    if any(n <= 0 for n in sizes):
+        raise argparse.ArgumentTypeError(f"layer sizes must be positive, got {text!r}")
+    return sizes
+
+
+def _positive(kind):
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a {kind.__name__}") from None
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+        return value
+    return parse
+
+
+def train(args: argparse.Namespace) -> int:
+    """Train an MLP classifier on a toy dataset or the digits, and save the results.
+
+    Writes into --out: checkpoint.npz (resume with --resume), loss_curve.png, and for 2-D
+    datasets decision_boundary.png. The same --seed gives the same run, and a resumed run
+    continues exactly as if it had never stopped.
+    """
+    import tinygrad_edu as tg
+    from tinygrad_edu.training import Config, Run
+
+    out = _out_dir(args.out)
+    if args.resume:
+        try:
+            run = Run.resume(args.resume, **({"epochs": args.epochs} if args.epochs else {}))
+        except (OSError, ValueError, KeyError) as error:
+            print(f"tinygrad-edu train: cannot resume from {args.resume}: {error}",
+                  file=sys.stderr)
+            return 2
+        print(f"Resuming {run.config.dataset} at epoch {run.epoch} of {run.config.epochs}")
+    else:
+        config = Config(dataset=args.dataset, hidden=args.hidden, activation=args.activation,
+                        optimizer=args.optimizer, lr=args.lr, epochs=args.epochs or 100,
+                        batch_size=args.batch_size, seed=args.seed)
+        run = Run(config)
+    config = run.config
+    print(f"{config.dataset}: {len(run.y_train)} training samples, {len(run.y_test)} held out")
+    print(run.model)
+    print(f"{config.optimizer} lr={config.lr}, batch size {config.batch_size}, "
+          f"{config.epochs} epochs, seed {config.seed}")
+    run.fit(config.epochs, progress=not args.no_progress)
+    if run.history["test accuracy"]:
+        print(f"final: train loss {run.history['train loss'][-1]:.4f}, train accuracy "
+              f"{run.history['train accuracy'][-1]:.1%}, test accuracy "
+              f"{run.history['test accuracy'][-1]:.1%}")
+    written = [Path(run.save(out / "checkpoint.npz"))]
+    if run.history["train loss"] and _plots_available():
+        tg.viz.plot_loss(run.history["train loss"], out / "loss_curve.png",
+                         title=f"{config.dataset}: training loss")
+        written.append(out / "loss_curve.png")
+        if run.X_train.shape[1] == 2:
+            tg.viz.plot_decision_boundary(run.model, run.X_test, run.y_test,
+                                          out / "decision_boundary.png",
+                                          title=f"{config.dataset}: test accuracy "
+                                                f"{run.history['test accuracy'][-1]:.1%}")
+            written.append(out / "decision_boundary.png")
+    print("Files written:")
+    for path in written:
+        print(f"  {path}")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
     from tinygrad_edu import __version__
+    from tinygrad_edu.training import ACTIVATIONS, DATASETS, OPTIMIZERS
 
     parser = argparse.ArgumentParser(
         prog="tinygrad-edu",
@@ -50,9 +222,36 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"tinygrad_edu {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
-    p = commands.add_parser("demo", help="forward, backward and gradient check of a neuron",
-                            description=demo.__doc__)
+
+    def common(p):
+        p.add_argument("--out", default="tinygrad_edu_out", metavar="DIR",
+                       help="folder for the files written (default: ./tinygrad_edu_out)")
+        p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+        p.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+    p = commands.add_parser("demo", help="backprop through a neuron, then train two MLPs",
+                            description=demo.__doc__,
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
+    common(p)
     p.set_defaults(run=demo)
+
+    p = commands.add_parser("train", help="train an MLP classifier and save it",
+                            description=train.__doc__,
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--dataset", choices=DATASETS, default="moons")
+    p.add_argument("--hidden", type=_hidden_sizes, default=[16, 16], metavar="SIZES",
+                   help="hidden layer sizes, comma-separated (default: 16,16)")
+    p.add_argument("--activation", choices=sorted(ACTIVATIONS), default="relu")
+    p.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default="adam")
+    p.add_argument("--lr", type=_positive(float), default=0.01,
+                   help="learning rate (default: 0.01)")
+    p.add_argument("--epochs", type=_positive(int), default=None,
+                   help="epochs in all (default: 100; with --resume, the checkpoint's)")
+    p.add_argument("--batch-size", type=_positive(int), default=32)
+    p.add_argument("--resume", metavar="CHECKPOINT",
+                   help="continue the run saved in this checkpoint.npz (its options are used)")
+    common(p)
+    p.set_defaults(run=train)
     return parser
 
 

@@ -1,0 +1,175 @@
+"""A complete training run, as the command line does it: data, model, loop, checkpoint.
+
+This is the loop every tutorial writes, kept in one place so that `tinygrad-edu demo`
+and `tinygrad-edu train` share it:
+
+    for epoch in range(epochs):
+        for xb, yb in loader:
+            loss = F.cross_entropy(model(xb), yb)   # forward
+            optimizer.zero_grad()                   # clear last step's gradients
+            loss.backward()                         # backward: fill every p.grad
+            optimizer.step()                        # p -= lr * p.grad (or Adam's rule...)
+
+`examples/train_moons_mlp.py` writes the same loop out in full.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from . import data, nn, optim
+from .autograd import no_grad
+from .creation import manual_seed
+from .serialization import load, save
+from .tensor import Tensor
+
+F = nn.functional
+
+DATASETS = ("moons", "circles", "spirals", "xor", "blobs", "digits")
+ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid,
+               "leaky_relu": nn.LeakyReLU, "gelu": nn.GELU}
+OPTIMIZERS = {"sgd": optim.SGD, "adam": optim.Adam, "adamw": optim.AdamW,
+              "rmsprop": optim.RMSprop, "adagrad": optim.Adagrad}
+
+
+@dataclass
+class Config:
+    """Everything that defines a run; saved in the checkpoint so that it can resume."""
+
+    dataset: str = "moons"
+    hidden: list = field(default_factory=lambda: [16, 16])
+    activation: str = "relu"
+    optimizer: str = "adam"
+    lr: float = 0.01
+    epochs: int = 100
+    batch_size: int = 32
+    seed: int = 0
+    samples: int = 1000
+    noise: float = 0.2
+    test_fraction: float = 0.2
+
+
+def load_dataset(name: str, samples: int = 1000, noise: float = 0.2, seed: int = 0):
+    """(X, y, number of classes) for one of DATASETS; features float32, labels int64."""
+    if name == "digits":
+        X, y = data.load_digits()
+        return X / 16.0, y, 10  # pixel counts 0..16 scaled to [0, 1]
+    makers = {
+        "moons": lambda: data.make_moons(samples, noise=noise, seed=seed),
+        "circles": lambda: data.make_circles(samples, noise=noise / 2, factor=0.5, seed=seed),
+        "spirals": lambda: data.make_spirals(samples, n_classes=3, noise=noise, seed=seed),
+        "xor": lambda: data.make_xor(samples, noise=noise, seed=seed),
+        "blobs": lambda: data.make_blobs(samples, centers=3, seed=seed),
+    }
+    if name not in makers:
+        raise ValueError(f"unknown dataset {name!r}: choose one of {', '.join(DATASETS)}")
+    X, y = makers[name]()
+    return X.astype(np.float32), y, int(y.max()) + 1
+
+
+def split(X, y, test_fraction: float, seed: int):
+    """A seeded random split into (X_train, y_train, X_test, y_test)."""
+    order = np.random.default_rng(seed).permutation(len(X))
+    n_test = int(round(len(X) * test_fraction))
+    test, train = order[:n_test], order[n_test:]
+    return X[train], y[train], X[test], y[test]
+
+
+def make_mlp(sizes: list[int], activation: str = "relu") -> nn.Sequential:
+    """Linear layers of the given sizes with `activation` between them (not after the
+    last: it outputs logits, which the loss turns into probabilities)."""
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"unknown activation {activation!r}: choose one of "
+                         f"{', '.join(ACTIVATIONS)}")
+    layers = []
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers.append(nn.Linear(n_in, n_out))
+        if i < len(sizes) - 2:
+            layers.append(ACTIVATIONS[activation]())
+    return nn.Sequential(*layers)
+
+
+def accuracy(model: nn.Module, X: np.ndarray, y: np.ndarray) -> float:
+    """The fraction of rows of X whose arg-max output is the label (no graph recorded)."""
+    with no_grad():
+        logits = model(Tensor(X)).data
+    return float((logits.argmax(axis=-1) == y).mean())
+
+
+class Run:
+    """One training run: the data, the model, the optimizer and the history, for `config`."""
+
+    def __init__(self, config: Config):
+        self.config = config
+        X, y, classes = load_dataset(config.dataset, config.samples, config.noise, config.seed)
+        self.X_train, self.y_train, self.X_test, self.y_test = split(
+            X, y, config.test_fraction, config.seed)
+        manual_seed(config.seed)  # the weights' initial values
+        self.model = make_mlp([X.shape[1], *config.hidden, classes], config.activation)
+        if config.optimizer not in OPTIMIZERS:
+            raise ValueError(f"unknown optimizer {config.optimizer!r}: choose one of "
+                             f"{', '.join(OPTIMIZERS)}")
+        self.optimizer = OPTIMIZERS[config.optimizer](self.model.parameters(), lr=config.lr)
+        self.loader = data.DataLoader(data.TensorDataset(self.X_train, self.y_train),
+                                      batch_size=config.batch_size, shuffle=True,
+                                      seed=config.seed)
+        self.epoch = 0
+        self.history = {"train loss": [], "train accuracy": [], "test accuracy": []}
+
+    def train_epoch(self) -> float:
+        """One pass over the training set; returns the mean loss over its batches."""
+        self.model.train()
+        total, batches = 0.0, 0
+        for xb, yb in self.loader:
+            loss = F.cross_entropy(self.model(xb), yb)
+            self.optimizer.zero_grad()
+            loss.backward()
+            self.optimizer.step()
+            total += loss.item()
+            batches += 1
+        self.model.eval()
+        self.epoch += 1
+        self.history["train loss"].append(total / batches)
+        self.history["train accuracy"].append(accuracy(self.model, self.X_train, self.y_train))
+        self.history["test accuracy"].append(accuracy(self.model, self.X_test, self.y_test))
+        return total / batches
+
+    def fit(self, epochs: int, progress: bool = True, label: str = "") -> None:
+        """Train until `epochs` epochs are done in all, with a tqdm progress bar."""
+        from tqdm import tqdm
+
+        bar = tqdm(range(self.epoch, epochs), initial=self.epoch, total=epochs,
+                   desc=label or self.config.dataset, unit="epoch", disable=not progress,
+                   leave=True, dynamic_ncols=True)
+        for _ in bar:
+            loss = self.train_epoch()
+            bar.set_postfix(loss=f"{loss:.4f}",
+                            train_acc=f"{self.history['train accuracy'][-1]:.3f}",
+                            test_acc=f"{self.history['test accuracy'][-1]:.3f}")
+        bar.close()
+
+    # --- checkpoints -------------------------------------------------------------------
+
+    def save(self, path) -> str:
+        """Model, optimizer, epoch, history, config and the shuffling state, in one file."""
+        save({"config": asdict(self.config), "epoch": self.epoch, "history": self.history,
+              "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+              "shuffle_state": self.loader.generator.bit_generator.state}, path)
+        return os.fspath(path)
+
+    @classmethod
+    def resume(cls, path, **changes) -> Run:
+        """Rebuild a run from its checkpoint, ready to continue exactly where it stopped.
+        `changes` may set a new `epochs` (the total to reach)."""
+        checkpoint = load(path)
+        config = Config(**{**checkpoint["config"], **changes})
+        run = cls(config)
+        run.model.load_state_dict(checkpoint["model"])
+        run.optimizer.load_state_dict(checkpoint["optimizer"])
+        run.loader.generator.bit_generator.state = checkpoint["shuffle_state"]
+        run.epoch = checkpoint["epoch"]
+        run.history = {key: list(values) for key, values in checkpoint["history"].items()}
+        return run
