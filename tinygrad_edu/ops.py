@@ -830,7 +830,6 @@ class BinaryCrossEntropy(Function):
             log_p = np.maximum(np.log(p.data), -100)
             log_1mp = np.maximum(np.log1p(-p.data), -100)
         ctx.save_for_backward(p, y)
-        ctx.logs = log_p, log_1mp
         return -(y.data * log_p + (1 - y.data) * log_1mp)
 
     @staticmethod
@@ -841,8 +840,9 @@ class BinaryCrossEntropy(Function):
         if ctx.needs_input_grad[0]:
             grad_p = grad_output * (p - y) / (p * (1 - p)).maximum(1e-12)
         if ctx.needs_input_grad[1]:
-            log_p, log_1mp = ctx.logs
-            grad_y = grad_output * (log_1mp - log_p)
+            with np.errstate(divide="ignore"):  # log(0) = -inf, clamped as in forward
+                grad_y = grad_output * ((1 - p).log().maximum(-100.0)
+                                        - p.log().maximum(-100.0))
         return grad_p, grad_y
 
 

@@ -85,6 +85,13 @@ def _tensor(x) -> Tensor:
     return x if isinstance(x, Tensor) else Tensor(np.asarray(x))
 
 
+def _as_dtype(value, dtype):
+    """A weight as an array of the input's dtype (so float32 losses stay float32)."""
+    if value is None or (isinstance(value, Tensor) and value.requires_grad):
+        return value
+    return np.asarray(value.data if isinstance(value, Tensor) else value, dtype=dtype)
+
+
 def _reduce(loss: Tensor, reduction: str, op: str) -> Tensor:
     if reduction == "mean":
         return loss.mean()
@@ -151,6 +158,7 @@ def binary_cross_entropy(input: Tensor, target, weight=None,
                          f"values from {np.nanmin(p):g} to {np.nanmax(p):g}; apply sigmoid "
                          "first, or use binary_cross_entropy_with_logits on the raw scores")
     loss = ops.BinaryCrossEntropy.apply(input, target)
+    weight = _as_dtype(weight, input.dtype)
     if weight is not None:
         loss = loss * weight
     return _reduce(loss, reduction, "binary_cross_entropy")
@@ -167,6 +175,7 @@ def binary_cross_entropy_with_logits(input: Tensor, target, weight=None,
     The gradient is simply sigmoid(x) - y. `pos_weight` multiplies the positive term.
     """
     target = _float_target("binary_cross_entropy_with_logits", input, target)
+    weight, pos_weight = _as_dtype(weight, input.dtype), _as_dtype(pos_weight, input.dtype)
     if pos_weight is None:
         loss = input.softplus() - target * input
     else:  # y pw softplus(-x) + (1 - y) softplus(x)
@@ -257,8 +266,13 @@ def cross_entropy(input: Tensor, target, weight=None, ignore_index: int = -100,
     class_axis = 1 if input.ndim > 1 else 0
     log_p = input.log_softmax(axis=class_axis)
     target_data = target.data if isinstance(target, Tensor) else np.asarray(target)
-    if target_data.dtype.kind == "f":  # probabilities per class
+    if target_data.dtype.kind == "f" and target_data.shape == input.shape:
+        # probabilities per class: -sum_c w_c q_c log p_c; the mean is over samples
         target = _float_target("cross_entropy", input, target)
+        if weight is not None:
+            w = np.asarray(weight.data if isinstance(weight, Tensor) else weight,
+                           dtype=input.dtype)
+            target = target * w.reshape((-1,) + (1,) * (input.ndim - class_axis - 1))
         loss = -(target * log_p).sum(axis=class_axis)
         if label_smoothing:
             classes = input.shape[class_axis]

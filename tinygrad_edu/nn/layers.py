@@ -67,7 +67,8 @@ class Sequential(Module):
             raise TypeError(f"Sequential: every layer must be a Module, got "
                             f"{type(module).__name__} (wrap functions in a Module, or use "
                             "tg.nn.ReLU() rather than tg.relu)")
-        setattr(self, str(len(self)), module)
+        names = [int(name) for name, _ in self.named_children() if name.isdigit()]
+        setattr(self, str(max(names) + 1 if names else 0), module)
         return self
 
     def _layers(self) -> list[Module]:
@@ -80,10 +81,12 @@ class Sequential(Module):
         return iter(self._layers())
 
     def __getitem__(self, index):
-        layers = self._layers()
-        if isinstance(index, slice):
-            return Sequential(*layers[index])
-        return layers[index]
+        if isinstance(index, slice):  # a new Sequential that keeps the layers' names
+            part = Sequential()
+            for name, module in list(self.named_children())[index]:
+                setattr(part, name, module)
+            return part
+        return self._layers()[index]
 
     def forward(self, x):
         for module in self._layers():

@@ -80,7 +80,7 @@ class Module:
     """
 
     training = True
-    _buffer_names = frozenset()
+    _buffer_names = ()  # in the order they were registered
 
     def __init__(self):
         self.training = True
@@ -148,7 +148,8 @@ class Module:
         """Keep `tensor` as state that is saved in the state dict but not trained."""
         if not isinstance(name, str) or not name.isidentifier() or name.startswith("_"):
             raise ValueError(f"register_buffer: {name!r} is not a usable attribute name")
-        self._buffer_names = self._buffer_names | {name}
+        if name not in self._buffer_names:
+            self._buffer_names = self._buffer_names + (name,)
         setattr(self, name, tensor)
 
     def named_buffers(self, prefix: str = ""):
@@ -195,19 +196,36 @@ class Module:
 
     # --- saving and loading ------------------------------------------------------------
 
+    def _state_items(self):
+        """(key, tensor) for the state dict, in PyTorch's order: each module's own
+        parameters, then its own buffers, then its children's, depth first. Unlike
+        `named_parameters`, a tensor shared by two modules appears under both names."""
+        stack = [("", self, 0)]
+        while stack:
+            prefix, module, depth = stack.pop()
+            if depth > 100:
+                raise RuntimeError("state_dict: modules nested more than 100 deep; does a "
+                                   "module contain itself?")
+            children = []
+            for name, value in module._attributes():
+                if isinstance(value, Parameter):
+                    yield prefix + name, value
+                elif isinstance(value, Module):
+                    children.append((prefix + name + ".", value, depth + 1))
+            for name in module._buffer_names:
+                tensor = getattr(module, name)
+                if tensor is not None:
+                    yield prefix + name, tensor
+            stack.extend(reversed(children))
+
     def state_dict(self) -> OrderedDict:
-        """Name -> Tensor for every parameter and buffer, with PyTorch's keys.
+        """Name -> Tensor for every parameter and buffer, with PyTorch's keys and order.
 
         As in PyTorch, the tensors share memory with the model (they are detached, not
         copied): training on changes them. Save them with `tg.save`, or copy them
         (`{k: v.numpy().copy() ...}`) to keep a snapshot.
         """
-        state = OrderedDict()
-        for name, param in self.named_parameters():
-            state[name] = param.detach()
-        for name, buffer in self.named_buffers():
-            state[name] = buffer.detach()
-        return state
+        return OrderedDict((key, tensor.detach()) for key, tensor in self._state_items())
 
     def load_state_dict(self, state_dict, strict: bool = True) -> IncompatibleKeys:
         """Copy the arrays in `state_dict` into this model's parameters and buffers.
@@ -223,8 +241,7 @@ class Module:
             raise TypeError("load_state_dict: expected a dict of arrays (such as "
                             "model.state_dict() or tg.load(path)), got "
                             + type(state_dict).__name__)
-        own = OrderedDict(self.named_parameters())
-        own.update(self.named_buffers())
+        own = OrderedDict(self._state_items())
         missing = [key for key in own if key not in state_dict]
         unexpected = [key for key in state_dict if key not in own]
         if strict and (missing or unexpected):
