@@ -993,3 +993,11 @@ def test_grad_has_the_shape_and_dtype_of_a_broadcast_leaf():
     assert b.grad.shape == (2, 1) and b.grad.dtype == np.float32
     np.testing.assert_array_equal(b.grad.data, [[3.0], [3.0]])
     assert m.grad.dtype == np.float64
+
+
+def test_a_0d_leaf_used_twice_gets_an_ndarray_gradient():
+    # NumPy adds two 0-d arrays into a scalar; .grad.data must still be an ndarray
+    x = tg.Tensor(2.0, requires_grad=True)
+    (x * x).backward()
+    assert type(x.grad.data) is np.ndarray and x.grad.shape == ()
+    assert x.grad.item() == 4.0

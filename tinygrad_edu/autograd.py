@@ -478,6 +478,8 @@ def run_backward(root, gradient, retain_graph: bool, create_graph: bool, inputs=
                 else:
                     summed = Tensor.__new__(Tensor)  # Tensor._make, inlined (hot loop)
                     summed.data = previous.data + g.data
+                    if summed.data.ndim == 0:  # NumPy gives a scalar for 0-d + 0-d
+                        summed.data = np.asarray(summed.data)
                     store[key] = summed
             if not retain_graph:  # free what forward saved (one store: stores cost time)
                 node.saved = None

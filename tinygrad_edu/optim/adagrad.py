@@ -38,6 +38,8 @@ class Adagrad(Optimizer):
     for every group; here a group's own value, if it gives one, is used.
     """
 
+    _state_keys = ("step", "sum")
+
     def __init__(self, params, lr: float = 1e-2, lr_decay: float = 0, weight_decay: float = 0,
                  initial_accumulator_value: float = 0, eps: float = 1e-10, *,
                  maximize: bool = False):

@@ -29,6 +29,7 @@ class Adam(Optimizer):
 
         g = grad                                     (g = -grad if maximize)
         g = g + weight_decay * p                     if weight_decay != 0
+            (with decoupled_weight_decay, p = p * (1 - lr * weight_decay) instead)
         m = beta1 * m + (1 - beta1) * g              running average of the gradient
         v = beta2 * v + (1 - beta2) * g^2            ... and of its square
         m_hat = m / (1 - beta1^t)                    bias correction: m and v start at 0,
@@ -43,10 +44,14 @@ class Adam(Optimizer):
     amsgrad `max_exp_avg_sq` (v_max).
     """
 
+    _state_keys = ("step", "exp_avg", "exp_avg_sq", "max_exp_avg_sq")
+
     def __init__(self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0, amsgrad: bool = False, *,
                  maximize: bool = False, decoupled_weight_decay: bool = False):
-        defaults = {"lr": lr, "betas": tuple(betas), "eps": eps, "weight_decay": weight_decay,
+        if isinstance(betas, list):
+            betas = tuple(betas)
+        defaults = {"lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay,
                     "amsgrad": amsgrad, "maximize": maximize,
                     "decoupled_weight_decay": decoupled_weight_decay}
         super().__init__(params, defaults)

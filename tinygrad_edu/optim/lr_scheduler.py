@@ -20,6 +20,8 @@ import math
 import numbers
 from collections.abc import Callable
 
+import numpy as np
+
 from .optimizer import Optimizer
 
 
@@ -34,6 +36,8 @@ class LRScheduler:
     A subclass writes `get_lr()`: the lr of every group at epoch `self.last_epoch`,
     computed from `self.base_lrs`.
     """
+
+    _not_saved = ("optimizer",)  # what state_dict() leaves out
 
     def __init__(self, optimizer: Optimizer, last_epoch: int = -1):
         if not isinstance(optimizer, Optimizer):
@@ -80,8 +84,6 @@ class LRScheduler:
         return {key: list(value) if isinstance(value, list) else value
                 for key, value in vars(self).items() if key not in self._not_saved}
 
-    _not_saved = ("optimizer",)
-
     def load_state_dict(self, state_dict: dict) -> None:
         """Restore what `state_dict()` returned. (The groups' lr is restored by the
         optimizer's own `load_state_dict`.)"""
@@ -100,6 +102,8 @@ class LRScheduler:
                 value = [float(lr) for lr in value]
             elif key == "last_epoch":
                 value = int(value)
+            elif isinstance(value, np.generic):  # a number, as a file may give it back
+                value = value.item()
             setattr(self, key, value)
 
 
@@ -177,6 +181,8 @@ class LambdaLR(LRScheduler):
     restored scheduler keeps the ones it was made with.
     """
 
+    _not_saved = ("optimizer", "lr_lambdas")
+
     def __init__(self, optimizer: Optimizer,
                  lr_lambda: Callable[[int], float] | list[Callable[[int], float]],
                  last_epoch: int = -1):
@@ -194,8 +200,6 @@ class LambdaLR(LRScheduler):
                 raise TypeError(f"LambdaLR: lr_lambda[{i}] is a {type(fn).__name__}, not a "
                                 "function of the epoch")
         super().__init__(optimizer, last_epoch)
-
-    _not_saved = ("optimizer", "lr_lambdas")
 
     def get_lr(self) -> list[float]:
         return [base_lr * fn(self.last_epoch) for base_lr, fn in zip(self.base_lrs,

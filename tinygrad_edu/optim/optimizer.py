@@ -129,7 +129,7 @@ class Optimizer:
         """Raise a ValueError naming the optimizer, the option and its value if one is bad.
 
         `where` says which group ("" for the constructor's arguments). Each subclass
-        checks its own options with `_require`.
+        checks its own options with `_require` and `_require_number`.
         """
 
     def _require(self, ok: bool, where: str, option: str, value, rule: str) -> None:
@@ -188,6 +188,10 @@ class Optimizer:
 
     def _update_group(self, group: dict) -> None:
         raise NotImplementedError(f"{self._name} must define _update_group(group)")
+
+    # What a subclass keeps per parameter: "step" (an int) and arrays of the parameter's
+    # shape. Listed so that load_state_dict can recognize another optimizer's state.
+    _state_keys: tuple[str, ...] = ()
 
     def _new_state(self, param: Tensor, group: dict) -> dict:
         """A parameter's state before its first step (a subclass fills it in)."""
@@ -290,23 +294,24 @@ class Optimizer:
         if not isinstance(saved, dict):
             raise ValueError(f"{name}: the state of {which} should be a dict, "
                              f"got {type(saved).__name__}")
+        unknown = [key for key in saved if key not in self._state_keys]
         expected = self._new_state(p, group).keys()
         missing = [key for key in expected if key not in saved]
-        if saved and missing:
-            raise ValueError(f"{name}: the state of {which} has no {missing[0]!r} ({self._name} "
-                             f"keeps {', '.join(expected)}): was it saved by another optimizer, "
-                             "or with other options?")
+        if unknown or (saved and missing):
+            problem = f"has {unknown[0]!r}" if unknown else f"has no {missing[0]!r}"
+            raise ValueError(f"{name}: the state of {which} {problem} ({self._name} keeps "
+                             f"{', '.join(self._state_keys)}): was it saved by another "
+                             "optimizer, or with other options?")
         state = {}
         for key, value in saved.items():
             if key == "step":  # a count, whatever type a file returned it as
                 state[key] = int(value)
-            elif isinstance(value, np.ndarray):
-                if value.shape != p.shape:
-                    raise ValueError(f"{name}: the state of {which}: {key!r} has shape "
-                                     f"{value.shape}, but the parameter has shape {p.shape}")
-                state[key] = np.array(value, dtype=p.dtype)  # a copy, in the parameter's dtype
-            else:
-                state[key] = _python(value)
+                continue
+            value = np.asarray(value)  # (a file may give a 0-d array back as a NumPy scalar)
+            if value.shape != p.shape:
+                raise ValueError(f"{name}: the state of {which}: {key!r} has shape "
+                                 f"{value.shape}, but the parameter has shape {p.shape}")
+            state[key] = np.array(value, dtype=p.dtype)  # a copy, in the parameter's dtype
         return state
 
 

@@ -43,6 +43,8 @@ class RMSprop(Optimizer):
     momentum > 0) and `grad_avg` (g_avg, when centered).
     """
 
+    _state_keys = ("step", "square_avg", "momentum_buffer", "grad_avg")
+
     def __init__(self, params, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
                  weight_decay: float = 0, momentum: float = 0, centered: bool = False, *,
                  maximize: bool = False):

@@ -36,6 +36,8 @@ class SGD(Optimizer):
     State per parameter (only with momentum): `momentum_buffer`, created on the first step.
     """
 
+    _state_keys = ("momentum_buffer",)
+
     def __init__(self, params, lr: float = 1e-3, momentum: float = 0, dampening: float = 0,
                  weight_decay: float = 0, nesterov: bool = False, *, maximize: bool = False):
         defaults = {"lr": lr, "momentum": momentum, "dampening": dampening,
@@ -68,7 +70,7 @@ class SGD(Optimizer):
                 buf = state.get("momentum_buffer")
                 if buf is None:  # the first step: the buffer starts as the gradient itself
                     # (np.array copies, and makes an array of a 0-d parameter's NumPy scalar)
-                    buf = state["momentum_buffer"] = np.array(g)
+                    buf = state["momentum_buffer"] = np.array(g, dtype=param.dtype)
                 else:
                     buf *= momentum
                     buf += (1 - dampening) * g
