@@ -3,17 +3,22 @@
 
     python benchmarks/run.py                 # everything (a few minutes)
     python benchmarks/run.py --quick         # a smoke test: few rounds, smaller sizes
-    python benchmarks/run.py --only W2,W4    # some workloads: W2, W4, DEEP, PROFILE
-    python benchmarks/run.py --profile       # also profile tinygrad_edu on W2
+    python benchmarks/run.py --only W1,W3    # some of W1, W2, W3, W4, W6, DEEP, PROFILE
+    python benchmarks/run.py --profile       # also profile tinygrad_edu's W1, W2, W3 steps
+    python benchmarks/run.py --threads 2     # BLAS with 2 threads (goal figures use 1)
     python benchmarks/run.py --no-torch      # as if PyTorch were not installed
 
 Workloads (see benchmarks/README.md):
+  W1    a training step of an MLP 784-256-256-10 (ReLU, cross-entropy, SGD), batch 128
   W2    200 small elementwise ops on a (16,) float32 tensor, forward + backward; per op
+  W3    a training step of an MLP 2-16-16-1 (ReLU, BCE with logits, SGD) on 100 points
   W4    a 100,000-op scalar chain, forward + backward; plus each backend's peak RSS,
         measured in a fresh child process
+  W6    RSS sampled across 2,000 W1 training steps, one fresh child process per backend:
+        it must stay flat
   DEEP  a 1,000,000-node chain backward with tinygrad_edu (in a child process): it must
         finish without RecursionError; its time and peak RSS
-  PROFILE  cProfile of tinygrad_edu's W2 step: the top functions by own time
+  PROFILE  cProfile of tinygrad_edu's W1, W2 and W3 steps: the top functions by own time
 
 PyTorch is optional: without it its columns are skipped, with a note.
 """
@@ -33,16 +38,24 @@ import sys
 import time
 
 import harness as H
+import numpy as np
 import workloads as W
 
 CONFIGS = {
-    "full": {"w2_rounds": 21, "w2_steps": 40, "w4_ops": W.W4_OPS, "w4_rounds": 7,
-             "w4_mem_reps": 3, "deep_nodes": W.DEEP_NODES, "profile_steps": 200},
-    "quick": {"w2_rounds": 5, "w2_steps": 10, "w4_ops": 10_000, "w4_rounds": 3,
-              "w4_mem_reps": 2, "deep_nodes": 100_000, "profile_steps": 50},
+    "full": {"w1_rounds": 21, "w1_steps": 20, "w2_rounds": 21, "w2_steps": 40,
+             "w3_rounds": 21, "w3_steps": 200, "w4_ops": W.W4_OPS, "w4_rounds": 7,
+             "w4_mem_reps": 3, "w6_steps": 2000, "w6_every": 100,
+             "deep_nodes": W.DEEP_NODES,
+             "profile_steps": {"W1": 100, "W2": 200, "W3": 1000}},
+    "quick": {"w1_rounds": 5, "w1_steps": 3, "w2_rounds": 5, "w2_steps": 10,
+              "w3_rounds": 5, "w3_steps": 20, "w4_ops": 10_000, "w4_rounds": 3,
+              "w4_mem_reps": 2, "w6_steps": 200, "w6_every": 50,
+              "deep_nodes": 100_000,
+              "profile_steps": {"W1": 10, "W2": 50, "W3": 100}},
 }
-WORKLOADS = ("W2", "W4", "DEEP", "PROFILE")
-DEFAULT_WORKLOADS = ("W2", "W4", "DEEP")
+WORKLOADS = ("W1", "W2", "W3", "W4", "W6", "DEEP", "PROFILE")
+DEFAULT_WORKLOADS = ("W1", "W2", "W3", "W4", "W6", "DEEP")
+PROFILED = ("W1", "W2", "W3")  # the workloads PROFILE can profile
 
 # Display names, in table order. The keys are what the child processes are told.
 LABELS = {"numpy": "NumPy (hand-written)", "tinygrad_edu": "tinygrad_edu",
@@ -51,6 +64,8 @@ LABELS = {"numpy": "NumPy (hand-written)", "tinygrad_edu": "tinygrad_edu",
 # gradients must agree with the NumPy baseline's to within TOL * max(1, max |grad|)
 W2_TOL = 1e-4   # float32, 200 ops, summed in a different order
 W4_TOL = 1e-9   # float64
+TRAIN_TOL = 1e-5  # float32 training steps (W1, W3): gradients of a few layers, and weights
+W6_FLAT_MB = 5    # W6: RSS growth after the warm-up must stay below this (MB = 10**6 bytes)
 CHILD_TIMEOUT = 1800
 
 
@@ -86,6 +101,136 @@ def check_against_numpy(steps: dict, tol: float, what: str) -> bool:
         print(f"  {what} ABORTED: a backend's gradients disagree with the NumPy baseline, so "
               "its timings would mean nothing.")
     return ok
+
+
+# ---------------------------------------------------------------------------------------
+# W1 and W3: training steps (forward, loss, backward, SGD update)
+# ---------------------------------------------------------------------------------------
+
+TRAIN_TITLES = {
+    "W1": f"a training step of an MLP {'-'.join(map(str, W.W1_SIZES))} (ReLU), cross-entropy "
+          f"(mean, integer labels), batch {W.W1_BATCH}, float32, SGD lr {W.LR}",
+    "W3": f"a training step of an MLP {'-'.join(map(str, W.W3_SIZES))} (ReLU) on "
+          f"{W.W3_POINTS} two-moons points, full batch, BCE with logits (mean), float32, "
+          f"SGD lr {W.LR}",
+}
+
+
+def make_train(workload: str, tg, torch) -> dict:
+    """{backend: (step, state)} for W1 or W3, each from the same data and weights."""
+    makers = W.TRAIN_MAKERS[workload]
+    built = {"numpy": makers["numpy"](), "tinygrad_edu": makers["tinygrad_edu"](tg)}
+    if torch is not None:
+        built["torch"] = makers["torch"](torch)
+    return built
+
+
+def check_training(built: dict, what: str) -> bool:
+    """One step each from the same start; compare gradients and updated weights with NumPy's."""
+    states = {}
+    for name, (step, state) in built.items():
+        step()
+        states[name] = state()
+    reference = states["numpy"]
+    n = len(reference) // 2
+    ok = True
+    for label, part in (("grad", slice(0, n)), ("weight after the step", slice(n, None))):
+        limit = TRAIN_TOL * H.scale_of(reference[part])
+        parts = []
+        for name, values in states.items():
+            if name == "numpy":
+                continue
+            diff = H.max_abs_diff(reference[part], values[part])
+            good = diff <= limit
+            ok &= good
+            parts.append(f"{LABELS[name]} {diff:.3g}{'' if good else ' (TOO LARGE)'}")
+        print(f"  check: max |{label} - NumPy's| over the {n} tensors: {', '.join(parts)}  "
+              f"(tolerance {limit:.3g})")
+    largest = max(float(np.max(np.abs(g))) for g in reference[:n])
+    print(f"         (largest |grad| {largest:.3g}): {'OK' if ok else 'FAILED'}")
+    if not ok:
+        print(f"  {what} ABORTED: a backend disagrees with the NumPy baseline, so its timings "
+              "would mean nothing.")
+    return ok
+
+
+def run_train(workload: str, tg, torch, cfg) -> None:
+    print(f"\n== {workload}: {TRAIN_TITLES[workload]} ==")
+    built = make_train(workload, tg, torch)
+    print("  one step = zero_grad (set to None), forward, loss, backward, SGD update "
+          "(NumPy: in place, W -= lr * gW; tinygrad_edu: tg.optim.SGD; PyTorch: torch.optim.SGD)")
+    if not check_training(built, workload):
+        return
+    key = workload.lower()
+    rounds, per_batch = cfg[f"{key}_rounds"], cfg[f"{key}_steps"]
+    print(f"  {rounds} rounds x {per_batch} steps per backend, order rotated each round "
+          "(the weights keep training from step to step)")
+    steps = {name: step for name, (step, _) in built.items()}
+    times = H.interleaved(steps, per_batch, rounds, progress=workload)
+    med = {name: H.median(t) for name, t in times.items()}
+    rows = [[LABELS[name], H.fmt_time(med[name]), ratio(med[name], med["numpy"]),
+             f"{H.spread(t)}, fastest round {H.fmt_time(min(t))}"]
+            for name, t in times.items()]
+    print(H.table(["backend", "median per step", "vs NumPy", "notes"], rows))
+    tgm, npm = med["tinygrad_edu"], med["numpy"]
+    print(f"  ratios of medians: tinygrad_edu/NumPy {ratio(tgm, npm)}", end="")
+    if torch is None:
+        print("; PyTorch skipped (not installed or --no-torch)")
+        if workload == "W1":
+            print(f"  target: tinygrad_edu/NumPy <= 1.10: {verdict(tgm / npm <= 1.10)}; "
+                  "tinygrad_edu/PyTorch not checked")
+        else:
+            print("  target (tinygrad_edu at or below PyTorch): not checked without PyTorch")
+        return
+    tm = med["torch"]
+    print(f", PyTorch/NumPy {ratio(tm, npm)}, tinygrad_edu/PyTorch {ratio(tgm, tm)}")
+    if workload == "W1":
+        print(f"  target: tinygrad_edu/NumPy <= 1.10: {verdict(tgm / npm <= 1.10)}; "
+              f"tinygrad_edu/PyTorch <= 1.00: {verdict(tgm <= tm)}")
+    else:
+        print(f"  target: tinygrad_edu at or below PyTorch: {verdict(tgm <= tm)} "
+              f"({H.fmt_time(tgm)} vs {H.fmt_time(tm)} per step)")
+
+
+# ---------------------------------------------------------------------------------------
+# W6: RSS across many W1 training steps, in fresh child processes
+# ---------------------------------------------------------------------------------------
+
+
+def run_w6(cfg, with_torch: bool, threads: int) -> None:
+    n, every = cfg["w6_steps"], cfg["w6_every"]
+    print(f"\n== W6: resident memory across {n:,} W1 training steps (after a {every}-step "
+          "warm-up), one fresh child process per backend ==")
+    backends = ["numpy", "tinygrad_edu"] + (["torch"] if with_torch else [])
+    rows = []
+    flat = True
+    for name in backends:
+        r = run_child(f"w6:{name}", n, every, threads)
+        if r.get("status") != "ok":
+            rows.append([LABELS[name], "-", "-", "-", "-", "-", "-", r.get("status", "?")])
+            flat = False
+            continue
+        samples = r["rss_samples_kb"]
+        first, last, top = samples[0], samples[-1], max(samples)
+        growth = last - first
+        good = growth < W6_FLAT_MB * 1e6 / 1024 and top - first < W6_FLAT_MB * 1e6 / 1024
+        flat &= good
+        rows.append([LABELS[name], H.mib(r["peak_kb"]), H.mib(r["rss_before_kb"]),
+                     H.mib(first), H.mib(last), H.mib(top), f"{growth / 1024:+.1f} MiB",
+                     f"{'flat' if good else 'GROWS'}; {r['gc_collected']} objects freed by "
+                     f"the cycle collector; {H.fmt_time(r['seconds'] / (n + every))}/step"])
+    print(H.table(["backend", "peak RSS", "RSS before", "first", "last", "max", "growth",
+                   "notes"], rows))
+    print(f"  RSS sampled every {every} steps from the end of the warm-up (first) to step "
+          f"{n + every:,} (last); growth = last - first")
+    print("  peak RSS = VmHWM of the whole child (interpreter, imports, workload); RSS before "
+          "= after imports and set-up")
+    print("  no gc.collect() in the loop: the garbage collector runs only when Python decides "
+          "to, as in a training script")
+    print(f"  target: flat, growth (and max - first) below {W6_FLAT_MB} MB for every backend: "
+          f"{verdict(flat)}")
+    if not with_torch:
+        print("  PyTorch skipped (not installed or --no-torch)")
 
 
 # ---------------------------------------------------------------------------------------
@@ -130,7 +275,7 @@ def run_w2(tg, torch, cfg) -> None:
 # ---------------------------------------------------------------------------------------
 
 
-def run_w4(tg, torch, cfg, no_torch: bool) -> None:
+def run_w4(tg, torch, cfg, no_torch: bool, threads: int) -> None:
     n_ops = cfg["w4_ops"]
     print(f"\n== W4: a {n_ops:,}-op scalar chain (h = tanh(h * w + w), ...), float64, "
           "forward + backward ==")
@@ -158,13 +303,13 @@ def run_w4(tg, torch, cfg, no_torch: bool) -> None:
             print(f"  target: completes, and tinygrad_edu <= PyTorch: {verdict(tgm <= tm)}")
     del steps
     gc.collect()
-    run_w4_memory(cfg, torch is not None and not no_torch)
+    run_w4_memory(cfg, torch is not None and not no_torch, threads)
 
 
-def run_child(spec: str, n: int, reps: int = 1) -> dict:
+def run_child(spec: str, n: int, reps: int = 1, threads: int = 1) -> dict:
     """Run this script in a fresh process for one measurement; its RESULT line, parsed."""
     cmd = [sys.executable, os.path.abspath(__file__), "--_child", spec, "--_n", str(n),
-           "--_reps", str(reps)]
+           "--_reps", str(reps), "--threads", str(threads)]
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=CHILD_TIMEOUT)
     except subprocess.TimeoutExpired:
@@ -176,14 +321,14 @@ def run_child(spec: str, n: int, reps: int = 1) -> dict:
     return {"status": f"child exited with code {proc.returncode}: {tail or 'no output'}"}
 
 
-def run_w4_memory(cfg, with_torch: bool) -> None:
+def run_w4_memory(cfg, with_torch: bool, threads: int) -> None:
     n_ops, reps = cfg["w4_ops"], cfg["w4_mem_reps"]
     print(f"\n-- W4 memory: one fresh child process per backend, {reps} runs of the "
           f"{n_ops:,}-op chain each --")
     backends = ["numpy", "tinygrad_edu"] + (["torch"] if with_torch else [])
     rows = []
     for name in backends:
-        r = run_child(f"w4mem:{name}", n_ops, reps)
+        r = run_child(f"w4mem:{name}", n_ops, reps, threads)
         if r.get("status") != "ok":
             rows.append([LABELS[name], "-", "-", "-", r.get("status", "?")])
             continue
@@ -207,14 +352,14 @@ def run_w4_memory(cfg, with_torch: bool) -> None:
 # ---------------------------------------------------------------------------------------
 
 
-def run_deep(cfg, with_torch: bool) -> None:
+def run_deep(cfg, with_torch: bool, threads: int) -> None:
     n = cfg["deep_nodes"]
     print(f"\n== DEEP: a {n:,}-node chain (y = y * {W.DEEP_FACTOR}) on a float64 scalar, "
           "backward, in a fresh child process ==")
     backends = ["tinygrad_edu"] + (["torch"] if with_torch else [])
     rows = []
     for name in backends:
-        r = run_child(f"deep:{name}", n)
+        r = run_child(f"deep:{name}", n, 1, threads)
         if r.get("status") != "ok":
             rows.append([LABELS[name], r.get("status", "?"), "-", "-", "-", "-", "-", ""])
             continue
@@ -249,11 +394,16 @@ def qualified_name(path: str, line: int, func: str) -> str:
     return func
 
 
-def run_profile(tg, cfg, top: int = 15) -> None:
-    n_steps = cfg["profile_steps"]
-    print(f"\n== PROFILE: cProfile of tinygrad_edu's W2 step ({n_steps} steps of "
-          f"{W.W2_OPS} ops) ==")
-    step = W.make_w2_tinygrad(tg)
+def run_profile(workload: str, tg, cfg, top: int = 15) -> None:
+    n_steps = cfg["profile_steps"][workload]
+    if workload == "W2":
+        print(f"\n== PROFILE W2: cProfile of tinygrad_edu's W2 step ({n_steps} steps of "
+              f"{W.W2_OPS} ops) ==")
+        step = W.make_w2_tinygrad(tg)
+    else:
+        print(f"\n== PROFILE {workload}: cProfile of tinygrad_edu's {workload} training step "
+              f"({n_steps} steps) ==")
+        step, _ = W.TRAIN_MAKERS[workload]["tinygrad_edu"](tg)
     step()
     profiler = cProfile.Profile()
     profiler.enable()
@@ -278,6 +428,32 @@ def run_profile(tg, cfg, top: int = 15) -> None:
                    "cum per step"], rows))
     print(f"  total profiled: {total / n_steps * 1e3:.2f} ms per step (cProfile's overhead "
           "inflates this: compare shares, not absolute times)")
+    if workload != "W2":
+        print_phases(stats, total)
+
+
+# The parts of a training step, by the function that does each (its cumulative time).
+PHASES = (("model forward", ("Sequential.forward",)),
+          ("loss", ("cross_entropy", "binary_cross_entropy_with_logits")),
+          ("backward", ("Tensor.backward",)),
+          ("zero_grad + SGD step", ("Optimizer.zero_grad", "Optimizer.step")))
+
+
+def print_phases(stats, total: float) -> None:
+    """Each phase's share of a training step; the matrix products' share (BLAS) too."""
+    cum: dict[str, float] = {}
+    for (path, line, func), (_, _, tottime, cumtime, _) in stats.items():
+        if path.startswith(H.ROOT):
+            name = qualified_name(path, line, func)
+            cum[name] = cum.get(name, 0.0) + cumtime
+            if name in ("Linear.forward", "MatMul.forward"):
+                cum["BLAS"] = cum.get("BLAS", 0.0) + tottime
+    parts = [f"{label} {sum(cum.get(n, 0.0) for n in names) / total:.0%}"
+             for label, names in PHASES]
+    print(f"  the step's phases (cumulative): {', '.join(parts)}")
+    print(f"  own time of Linear.forward and MatMul.forward (the matrix products, BLAS): "
+          f"{cum.get('BLAS', 0.0) / total:.0%}; the rest is the framework's Python and small "
+          "NumPy calls")
 
 
 # ---------------------------------------------------------------------------------------
@@ -285,14 +461,14 @@ def run_profile(tg, cfg, top: int = 15) -> None:
 # ---------------------------------------------------------------------------------------
 
 
-def child_main(spec: str, n: int, reps: int) -> None:
+def child_main(spec: str, n: int, reps: int, threads: int) -> None:
     kind, name = spec.split(":")
     torch = H.load_torch() if name == "torch" else None
     if name == "torch" and torch is None:
         print("RESULT " + json.dumps({"status": "torch is not installed"}))
         return
     tg = H.import_tinygrad_edu() if name == "tinygrad_edu" else None
-    H.Threads(torch)
+    H.Threads(torch, threads)
     H.prime_allocator()
     result = {"status": "ok"}
 
@@ -310,6 +486,26 @@ def child_main(spec: str, n: int, reps: int) -> None:
             gc.collect()
             samples.append(H.proc_status_kb("VmRSS"))
         result["rss_after_runs_kb"] = samples
+
+    elif kind == "w6":  # n training steps after a warm-up of `reps`, RSS every `reps` steps
+        every = reps
+        module = {"numpy": None, "tinygrad_edu": tg, "torch": torch}[name]
+        maker = W.TRAIN_MAKERS["W1"][name]
+        step, _ = maker() if module is None else maker(module)
+        H.freeze_heap()
+        result["import_peak_kb"] = H.proc_status_kb("VmHWM")
+        result["rss_before_kb"] = H.proc_status_kb("VmRSS")
+        result["peak_reset"] = H.reset_peak_rss()
+        collected_before = sum(g["collected"] for g in gc.get_stats())
+        samples = []
+        t0 = time.perf_counter()
+        for i in range(1, n + every + 1):
+            step()
+            if i % every == 0:
+                samples.append(H.proc_status_kb("VmRSS"))
+        result["seconds"] = time.perf_counter() - t0
+        result["gc_collected"] = sum(g["collected"] for g in gc.get_stats()) - collected_before
+        result["rss_samples_kb"] = samples
 
     elif kind == "deep":
         build = W.deep_build_tinygrad if name == "tinygrad_edu" else W.deep_build_torch
@@ -354,13 +550,18 @@ def parse_args(argv=None):
     parser.add_argument("--only", default="",
                         help="comma-separated workloads to run, from: " + ", ".join(WORKLOADS))
     parser.add_argument("--profile", action="store_true",
-                        help="also profile tinygrad_edu's W2 step with cProfile")
+                        help="also profile tinygrad_edu's steps with cProfile (those of W1, "
+                             "W2, W3 that run, or all three)")
     parser.add_argument("--no-torch", action="store_true",
                         help="skip PyTorch even if it is installed")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="BLAS / OpenMP threads (default 1, as the goal figures use)")
     parser.add_argument("--_child", help=argparse.SUPPRESS)
     parser.add_argument("--_n", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--_reps", type=int, default=1, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.threads < 1:
+        parser.error(f"--threads must be at least 1, got {args.threads}")
     if args.only:
         chosen = [w.strip().upper() for w in args.only.split(",") if w.strip()]
         unknown = [w for w in chosen if w not in WORKLOADS]
@@ -378,12 +579,12 @@ def parse_args(argv=None):
 def main(argv=None) -> None:
     args = parse_args(argv)
     if args._child:
-        child_main(args._child, args._n, args._reps)
+        child_main(args._child, args._n, args._reps, args.threads)
         return
     cfg = CONFIGS["quick" if args.quick else "full"]
     torch = H.load_torch(not args.no_torch)
     tg = H.import_tinygrad_edu()
-    threads = H.Threads(torch)
+    threads = H.Threads(torch, args.threads)
     H.prime_allocator()
     started = time.perf_counter()
 
@@ -397,15 +598,26 @@ def main(argv=None) -> None:
           "it (after gc.freeze() of the set-up),")
     print("          allocator primed once, gradients checked against NumPy before timing")
 
+    if args.threads != 1:
+        print(f"  NOTE: {args.threads} BLAS threads: the goal figures are measured with 1")
+
     with_torch = torch is not None
+    if "W1" in args.workloads:
+        run_train("W1", tg, torch, cfg)
     if "W2" in args.workloads:
         run_w2(tg, torch, cfg)
+    if "W3" in args.workloads:
+        run_train("W3", tg, torch, cfg)
     if "W4" in args.workloads:
-        run_w4(tg, torch, cfg, args.no_torch)
+        run_w4(tg, torch, cfg, args.no_torch, args.threads)
+    if "W6" in args.workloads:
+        run_w6(cfg, with_torch, args.threads)
     if "DEEP" in args.workloads:
-        run_deep(cfg, with_torch)
+        run_deep(cfg, with_torch, args.threads)
     if "PROFILE" in args.workloads:
-        run_profile(tg, cfg)
+        profiled = [w for w in PROFILED if w in args.workloads] or list(PROFILED)
+        for workload in profiled:
+            run_profile(workload, tg, cfg)
     print(f"\ndone in {time.perf_counter() - started:.0f} s")
 
 

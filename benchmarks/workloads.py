@@ -1,11 +1,13 @@
 """The workloads, written once per backend: hand-written NumPy, tinygrad_edu, PyTorch.
 
-Each `make_*` function builds its inputs once and returns `step()`, which runs one
-forward + backward and returns the gradients as a tuple of NumPy arrays (so that the
-backends can be compared before they are timed). Leaf gradients are cleared at the start
-of every step (`.grad = None`), as an optimizer's zero_grad would.
-
+W2 and W4 (op chains): each `make_*` function builds its inputs once and returns
+`step()`, which runs one forward + backward and returns the gradients as a tuple of NumPy
+arrays (so that the backends can be compared before they are timed). Leaf gradients are
+cleared at the start of every step (`.grad = None`), as an optimizer's zero_grad would.
 All three backends run exactly the same sequence of ops, in the same Python loop shape.
+
+W1 and W3 (training steps, at the end of this file): each `make_*_train` function returns
+`(step, state)`; see the comment there.
 """
 
 from __future__ import annotations
@@ -243,3 +245,253 @@ def deep_build_torch(torch, n_nodes: int):
     for _ in range(n_nodes):
         y = y * DEEP_FACTOR
     return x, y
+
+
+# ---------------------------------------------------------------------------------------
+# Training steps: W1 (MLP 784-256-256-10, cross-entropy) and W3 (MLP 2-16-16-1 on moons,
+# BCE with logits).
+#
+# One step = forward, loss, backward, SGD update (lr 0.01, no momentum), with the
+# gradients cleared at its start as zero_grad(set_to_none=True) does. The three backends
+# start from the same weights (drawn here, in NumPy, from PyTorch's default Linear
+# initialisation U(-1/sqrt(fan_in), 1/sqrt(fan_in))) and train on the same data.
+#
+# A `make_*_train` function returns (step, state): `step()` runs one training step and
+# returns nothing (nothing extra is timed); `state()` returns, as NumPy arrays, the
+# gradients of the last step followed by the weights after it, in the order
+# W1, b1, W2, b2, ... . The check compares state() after the first step.
+# ---------------------------------------------------------------------------------------
+
+LR = 0.01
+
+W1_SIZES = (784, 256, 256, 10)
+W1_BATCH = 128
+
+W3_SIZES = (2, 16, 16, 1)
+W3_POINTS = 100
+W3_NOISE = 0.1
+
+
+def mlp_init(sizes, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(weight (out, in), bias (out,)) per layer, float32, as torch.nn.Linear draws them."""
+    rng = np.random.default_rng(seed)
+    layers = []
+    for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+        bound = 1 / np.sqrt(fan_in)
+        w = rng.uniform(-bound, bound, (fan_out, fan_in)).astype(np.float32)
+        b = rng.uniform(-bound, bound, fan_out).astype(np.float32)
+        layers.append((w, b))
+    return layers
+
+
+def w1_data(seed: int = 1):
+    """128 inputs of 784 standard-normal features, and integer class labels 0..9."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((W1_BATCH, W1_SIZES[0])).astype(np.float32)
+    y = rng.integers(0, W1_SIZES[-1], W1_BATCH).astype(np.int64)
+    return x, y
+
+
+def make_moons(n: int = W3_POINTS, noise: float = W3_NOISE, seed: int = 3):
+    """Two interleaving half circles (as sklearn's make_moons): float32 (n, 2), labels (n,)."""
+    rng = np.random.default_rng(seed)
+    n_outer = n // 2
+    n_inner = n - n_outer
+    outer = np.linspace(0, np.pi, n_outer)
+    inner = np.linspace(0, np.pi, n_inner)
+    x = np.concatenate([np.stack([np.cos(outer), np.sin(outer)], axis=1),
+                        np.stack([1 - np.cos(inner), 0.5 - np.sin(inner)], axis=1)])
+    x += noise * rng.standard_normal(x.shape)
+    y = np.repeat([0, 1], [n_outer, n_inner])
+    order = rng.permutation(n)
+    return x[order].astype(np.float32), y[order].astype(np.int64)
+
+
+def w3_data():
+    """The moons and their labels as a float32 column (n, 1), the shape the model outputs."""
+    x, y = make_moons()
+    return x, y.astype(np.float32).reshape(-1, 1)
+
+
+# --- hand-written NumPy ----------------------------------------------------------------
+
+
+def _numpy_state(params, grads):
+    return tuple(grads) + tuple(p.copy() for p in params)
+
+
+def make_w1_numpy_train(lr: float = LR):
+    """The MLP written out: x @ W.T + b, ReLU, softmax - onehot, in-place SGD."""
+    x, y = w1_data()
+    (w1, b1), (w2, b2), (w3, b3) = [(w.copy(), b.copy()) for w, b in mlp_init(W1_SIZES, 0)]
+    params = (w1, b1, w2, b2, w3, b3)
+    rows = np.arange(W1_BATCH)
+    last = {}
+
+    def step():
+        # forward
+        a1 = np.maximum(x @ w1.T + b1, 0)
+        a2 = np.maximum(a1 @ w2.T + b2, 0)
+        z = a2 @ w3.T + b3
+        # cross-entropy (mean over the batch), through a stable softmax
+        z -= z.max(axis=1, keepdims=True)
+        e = np.exp(z)
+        s = e.sum(axis=1, keepdims=True)
+        loss = np.log(s[:, 0]).sum() - z[rows, y].sum()
+        loss /= W1_BATCH
+        # backward: dloss/dz = (softmax - onehot) / batch
+        g = e / s
+        g[rows, y] -= 1
+        g /= W1_BATCH
+        gw3 = g.T @ a2
+        gb3 = g.sum(axis=0)
+        g = g @ w3
+        g *= a2 > 0
+        gw2 = g.T @ a1
+        gb2 = g.sum(axis=0)
+        g = g @ w2
+        g *= a1 > 0
+        gw1 = g.T @ x
+        gb1 = g.sum(axis=0)
+        # SGD, in place
+        grads = (gw1, gb1, gw2, gb2, gw3, gb3)
+        for p, gp in zip(params, grads):
+            p -= lr * gp
+        last["grads"] = grads
+        last["loss"] = loss
+
+    return step, lambda: _numpy_state(params, last["grads"])
+
+
+def make_w3_numpy_train(lr: float = LR):
+    """The small MLP written out, with BCE-with-logits: mean(softplus(z) - y z)."""
+    x, y = w3_data()
+    (w1, b1), (w2, b2), (w3, b3) = [(w.copy(), b.copy()) for w, b in mlp_init(W3_SIZES, 2)]
+    params = (w1, b1, w2, b2, w3, b3)
+    n = x.shape[0]
+    last = {}
+
+    def step():
+        a1 = np.maximum(x @ w1.T + b1, 0)
+        a2 = np.maximum(a1 @ w2.T + b2, 0)
+        z = a2 @ w3.T + b3
+        # softplus(z) = max(z, 0) + log(1 + e^-|z|), without overflow
+        loss = (np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z))) - y * z).mean()
+        # dloss/dz = (sigmoid(z) - y) / n
+        g = (1 / (1 + np.exp(-z)) - y) / n
+        gw3 = g.T @ a2
+        gb3 = g.sum(axis=0)
+        g = (g @ w3) * (a2 > 0)
+        gw2 = g.T @ a1
+        gb2 = g.sum(axis=0)
+        g = (g @ w2) * (a1 > 0)
+        gw1 = g.T @ x
+        gb1 = g.sum(axis=0)
+        grads = (gw1, gb1, gw2, gb2, gw3, gb3)
+        for p, gp in zip(params, grads):
+            p -= lr * gp
+        last["grads"] = grads
+        last["loss"] = loss
+
+    return step, lambda: _numpy_state(params, last["grads"])
+
+
+# --- tinygrad_edu ------------------------------------------------------------------------
+
+
+def _tinygrad_mlp(tg, sizes, seed):
+    nn = tg.nn
+    layers = []
+    for i, (w, b) in enumerate(mlp_init(sizes, seed)):
+        if i:
+            layers.append(nn.ReLU())
+        linear = nn.Linear(w.shape[1], w.shape[0])
+        linear.weight.data[...] = w
+        linear.bias.data[...] = b
+        layers.append(linear)
+    return nn.Sequential(*layers)
+
+
+def _tinygrad_train(tg, model, loss_fn, x, y, lr):
+    params = list(model.parameters())
+    opt = tg.optim.SGD(params, lr=lr)
+
+    def step():
+        opt.zero_grad()  # set_to_none=True, the default
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        opt.step()
+
+    def state():
+        return (tuple(p.grad.data for p in params) + tuple(p.data.copy() for p in params))
+
+    return step, state
+
+
+def make_w1_tinygrad_train(tg, lr: float = LR):
+    x0, y = w1_data()
+    model = _tinygrad_mlp(tg, W1_SIZES, 0)
+    return _tinygrad_train(tg, model, tg.nn.functional.cross_entropy, tg.Tensor(x0), y, lr)
+
+
+def make_w3_tinygrad_train(tg, lr: float = LR):
+    x0, y0 = w3_data()
+    model = _tinygrad_mlp(tg, W3_SIZES, 2)
+    return _tinygrad_train(tg, model, tg.nn.functional.binary_cross_entropy_with_logits,
+                           tg.Tensor(x0), tg.Tensor(y0), lr)
+
+
+# --- PyTorch -------------------------------------------------------------------------------
+
+
+def _torch_mlp(torch, sizes, seed):
+    nn = torch.nn
+    layers = []
+    for i, (w, b) in enumerate(mlp_init(sizes, seed)):
+        if i:
+            layers.append(nn.ReLU())
+        linear = nn.Linear(w.shape[1], w.shape[0])
+        with torch.no_grad():
+            linear.weight.copy_(torch.from_numpy(w))
+            linear.bias.copy_(torch.from_numpy(b))
+        layers.append(linear)
+    return nn.Sequential(*layers)
+
+
+def _torch_train(torch, model, loss_fn, x, y, lr):
+    params = list(model.parameters())
+    opt = torch.optim.SGD(params, lr=lr)
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        opt.step()
+
+    def state():
+        return (tuple(p.grad.numpy() for p in params)
+                + tuple(p.detach().numpy().copy() for p in params))
+
+    return step, state
+
+
+def make_w1_torch_train(torch, lr: float = LR):
+    x0, y0 = w1_data()
+    model = _torch_mlp(torch, W1_SIZES, 0)
+    return _torch_train(torch, model, torch.nn.functional.cross_entropy,
+                        torch.from_numpy(x0), torch.from_numpy(y0), lr)
+
+
+def make_w3_torch_train(torch, lr: float = LR):
+    x0, y0 = w3_data()
+    model = _torch_mlp(torch, W3_SIZES, 2)
+    return _torch_train(torch, model, torch.nn.functional.binary_cross_entropy_with_logits,
+                        torch.from_numpy(x0), torch.from_numpy(y0), lr)
+
+
+TRAIN_MAKERS = {
+    "W1": {"numpy": make_w1_numpy_train, "tinygrad_edu": make_w1_tinygrad_train,
+           "torch": make_w1_torch_train},
+    "W3": {"numpy": make_w3_numpy_train, "tinygrad_edu": make_w3_tinygrad_train,
+           "torch": make_w3_torch_train},
+}

@@ -19,7 +19,7 @@ import math
 
 import numpy as np
 
-from .autograd import Function
+from .autograd import Function, is_grad_enabled
 from .tensor import Tensor
 
 # ---------------------------------------------------------------------------------------
@@ -807,13 +807,109 @@ class Linear(Function):
         # dL/dx = g @ W,  dL/dW = g^T @ x (summed over every leading axis),  dL/db = sum of g
         x, weight = ctx.saved_tensors
         need_x, need_w, need_b = ctx.needs_input_grad
-        g = grad_output
+        if not is_grad_enabled():
+            return _linear_backward_arrays(grad_output.data, x.data, weight.data,
+                                           need_x, need_w, need_b)
+        g = grad_output  # create_graph=True: the same formulas as recorded Tensor ops
         grad_x = g @ weight if need_x else None
         if g.ndim != 2:  # one sample, or a batch of sequences: make it a (rows, out) matrix
             g, x = g.reshape(-1, g.shape[-1]), x.reshape(-1, x.shape[-1])
         grad_w = g.T @ x if need_w else None
         grad_b = g.sum(axis=0) if need_b else None
         return grad_x, grad_w, grad_b
+
+
+def _linear_backward_arrays(g, x, w, need_x, need_w, need_b):
+    """Linear's backward on plain arrays, for the usual backward without create_graph.
+
+    The same three formulas as Linear.backward; in a training step of a small MLP the
+    bookkeeping of four recorded Tensor ops per layer costs as much as the arithmetic,
+    so the common case skips it. (Nothing here needs recording: grad mode is off.)
+    """
+    grad_x = Tensor._make(g @ w, False, None) if need_x else None
+    if g.ndim != 2:
+        g, x = g.reshape(-1, g.shape[-1]), x.reshape(-1, x.shape[-1])
+    grad_w = Tensor._make(g.T @ x, False, None) if need_w else None
+    grad_b = Tensor._make(g.sum(axis=0), False, None) if need_b else None
+    return grad_x, grad_w, grad_b
+
+
+class LogSoftmax(Function):
+    """y = x - log(sum(e^x)) along `axis`
+
+    One op rather than the six of x - logsumexp(x): the log-probabilities behind every
+    classification loss, computed stably. The max m of each row is taken out first,
+    log(sum(e^x)) = m + log(sum(e^(x - m))), so that no e^x can overflow.
+    """
+
+    @staticmethod
+    def forward(ctx, x, *, axis=-1):
+        ctx.axis = axis
+        shift = np.max(x.data, axis=axis, keepdims=True)
+        shifted = x.data - np.where(np.isfinite(shift), shift, 0)  # an all -inf row stays
+        with np.errstate(divide="ignore"):
+            return ctx.save_output(shifted - np.log(np.exp(shifted).sum(axis=axis,
+                                                                        keepdims=True)))
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        # dy_i/dx_j = [i = j] - softmax_j, and softmax = e^y, so
+        # dL/dx = g - e^y * sum(g) (fused into one op, like TanhBackward)
+        return LogSoftmaxBackward.apply(grad_output, ctx.output, axis=ctx.axis)
+
+
+class LogSoftmaxBackward(Function):
+    """z = g - e^y * sum(g) along `axis`: LogSoftmax's backward as one op."""
+
+    @staticmethod
+    def forward(ctx, g, y, *, axis):
+        ctx.axis = axis
+        ctx.save_for_backward(g, y)
+        return g.data - np.exp(y.data) * g.data.sum(axis=axis, keepdims=True)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        # with u = grad_output and S = sum(g):
+        # dL/dg_j = u_j - sum_i u_i e^(y_i),   dL/dy_i = -u_i e^(y_i) S
+        g, y = ctx.saved_tensors
+        u, p = grad_output, y.exp()
+        need_g, need_y = ctx.needs_input_grad
+        return (u - (u * p).sum(axis=ctx.axis, keepdims=True) if need_g else None,
+                -u * p * g.sum(axis=ctx.axis, keepdims=True) if need_y else None)
+
+
+class NLLLoss(Function):
+    """l_i = -w_i * x[i, t_i] for rows x (R, C) and target classes t; summed, averaged
+    (divided by sum(w)) or kept per row by `reduction`
+
+    One op, because picking one entry per row with x[range, t] would scatter its
+    gradient back with np.add.at; here the gradient is a constant matrix, nonzero only
+    at the picked entries, so backward is a single multiplication.
+    """
+
+    @staticmethod
+    def forward(ctx, x, *, target, sample_weight=None, reduction="mean"):
+        rows = np.arange(x.shape[0])
+        losses = -x.data[rows, target]
+        scale = 1.0
+        if sample_weight is not None:
+            losses = losses * sample_weight
+        if reduction == "mean":
+            scale = float(sample_weight.sum()) if sample_weight is not None else x.shape[0]
+        # dl/dx: -w_i / scale at (i, t_i), zero elsewhere
+        coefficient = np.zeros(x.shape, dtype=x.dtype)
+        coefficient[rows, target] = -1.0 if sample_weight is None else -sample_weight
+        ctx.coefficient = coefficient / scale if reduction == "mean" else coefficient
+        if reduction == "none":
+            return losses
+        total = losses.sum()
+        return total / scale if reduction == "mean" else total
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        if grad_output.ndim == 1:  # reduction="none": one upstream gradient per row
+            grad_output = grad_output.reshape(-1, 1)
+        return grad_output * ctx.coefficient
 
 
 class BinaryCrossEntropy(Function):

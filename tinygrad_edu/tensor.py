@@ -479,7 +479,11 @@ class Tensor:
         if dim is not None and axis == -1:
             axis = None  # -1 is only the default: PyTorch's `dim` replaces it
         axis, _ = _axis_args("log_softmax", axis, False, dim, None)
-        return self - self.logsumexp(axis=axis, keepdims=True)
+        if self.ndim == 0:
+            raise ValueError("log_softmax: needs at least one axis, got a 0-d tensor")
+        if axis is not None:  # None: over all the elements, as logsumexp
+            (axis,) = ops._normalize_axes(axis, self.ndim, "log_softmax")
+        return ops.LogSoftmax.apply(self, axis=axis)
 
     # --- shape ------------------------------------------------------------------------
 

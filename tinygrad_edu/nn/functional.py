@@ -212,35 +212,35 @@ def nll_loss(input: Tensor, target, weight=None, ignore_index: int = -100,
     input = _tensor(input)
     if input.ndim == 0:
         raise ValueError("nll_loss: input needs a class axis, got a 0-d tensor")
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"nll_loss: reduction must be one of 'mean', 'sum' or 'none', "
+                         f"got {reduction!r}")
     target = _class_indices("nll_loss", input, target)
     classes = input.shape[1] if input.ndim > 1 else input.shape[0]
-    keep = target != ignore_index
-    bad = target[keep & ((target < 0) | (target >= classes))]
-    if bad.size:
-        raise IndexError(f"nll_loss: target {bad.flat[0]} is out of range for {classes} "
-                         f"classes (targets must be in 0..{classes - 1}, or ignore_index)")
     if input.ndim > 2:  # (N, C, d1, ...) -> (N*d1*..., C): the classes last, one row each
         axes = (0,) + tuple(range(2, input.ndim)) + (1,)
         input = input.transpose(*axes).reshape(-1, classes)
     rows = input.reshape(1, classes) if input.ndim == 1 else input
     flat_target = target.reshape(-1)
-    safe = np.where(flat_target == ignore_index, 0, flat_target)
-    # pick each row's log-probability of its target class: one fancy index
-    picked = -rows[np.arange(rows.shape[0]), safe]
-    flat_keep = keep.reshape(-1)
-    w = np.ones(classes, dtype=input.dtype) if weight is None else np.asarray(
-        weight.data if isinstance(weight, Tensor) else weight, dtype=input.dtype)
-    if w.shape != (classes,):
-        raise ValueError(f"nll_loss: weight needs one value per class, shape ({classes},), "
-                         f"got {w.shape}")
-    sample_weight = w[safe] * flat_keep
-    if weight is not None or not flat_keep.all():
-        picked = picked * sample_weight
-    if reduction == "none":
-        return picked.reshape(target.shape)
-    if reduction == "mean":
-        return picked.sum() / float(sample_weight.sum())
-    return _reduce(picked, reduction, "nll_loss")
+    keep = flat_target != ignore_index
+    every_row = bool(keep.all())
+    safe = flat_target if every_row else np.where(keep, flat_target, 0)
+    if safe.size and (safe.min() < 0 or safe.max() >= classes):
+        bad = flat_target[keep & ((flat_target < 0) | (flat_target >= classes))]
+        raise IndexError(f"nll_loss: target {bad[0]} is out of range for {classes} "
+                         f"classes (targets must be in 0..{classes - 1}, or ignore_index)")
+    sample_weight = None  # each row's weight: w[target], and 0 for ignored rows
+    if weight is not None:
+        w = np.asarray(weight.data if isinstance(weight, Tensor) else weight, dtype=input.dtype)
+        if w.shape != (classes,):
+            raise ValueError(f"nll_loss: weight needs one value per class, shape "
+                             f"({classes},), got {w.shape}")
+        sample_weight = w[safe] if every_row else w[safe] * keep
+    elif not every_row:
+        sample_weight = keep.astype(input.dtype)
+    loss = ops.NLLLoss.apply(rows, target=safe, sample_weight=sample_weight,
+                             reduction=reduction)
+    return loss.reshape(target.shape) if reduction == "none" else loss
 
 
 def cross_entropy(input: Tensor, target, weight=None, ignore_index: int = -100,

@@ -59,23 +59,30 @@ class Sequential(Module):
 
     def __init__(self, *modules: Module):
         super().__init__()
-        for module in modules:
+        self._names: list[str] = []  # the layers' attribute names, in order (kept so that
+        for module in modules:       # forward need not walk the attributes every call)
             self.append(module)
 
-    def append(self, module: Module) -> Sequential:
+    def _add(self, name: str, module: Module) -> None:
         if not isinstance(module, Module):
             raise TypeError(f"Sequential: every layer must be a Module, got "
                             f"{type(module).__name__} (wrap functions in a Module, or use "
                             "tg.nn.ReLU() rather than tg.relu)")
-        names = [int(name) for name, _ in self.named_children() if name.isdigit()]
-        setattr(self, str(max(names) + 1 if names else 0), module)
+        setattr(self, name, module)
+        if name not in self._names:
+            self._names.append(name)
+
+    def append(self, module: Module) -> Sequential:
+        """Add a layer at the end, named one more than the last number used."""
+        numbers = [int(name) for name in self._names if name.isdigit()]
+        self._add(str(max(numbers) + 1 if numbers else 0), module)
         return self
 
     def _layers(self) -> list[Module]:
-        return [module for _, module in self.named_children()]
+        return [getattr(self, name) for name in self._names]
 
     def __len__(self) -> int:
-        return sum(1 for _ in self.named_children())
+        return len(self._names)
 
     def __iter__(self):
         return iter(self._layers())
@@ -83,14 +90,18 @@ class Sequential(Module):
     def __getitem__(self, index):
         if isinstance(index, slice):  # a new Sequential that keeps the layers' names
             part = Sequential()
-            for name, module in list(self.named_children())[index]:
-                setattr(part, name, module)
+            for name in self._names[index]:
+                part._add(name, getattr(self, name))
             return part
-        return self._layers()[index]
+        return getattr(self, self._names[index])
+
+    def __setitem__(self, index: int, module: Module) -> None:
+        """Replace a layer: `model[2] = nn.Linear(16, 4)`."""
+        self._add(self._names[index], module)
 
     def forward(self, x):
-        for module in self._layers():
-            x = module(x)
+        for name in self._names:
+            x = getattr(self, name)(x)
         return x
 
 
