@@ -846,10 +846,11 @@ class LogSoftmax(Function):
     def forward(ctx, x, *, axis=-1):
         ctx.axis = axis
         shift = np.max(x.data, axis=axis, keepdims=True)
-        shifted = x.data - np.where(np.isfinite(shift), shift, 0)  # an all -inf row stays
-        with np.errstate(divide="ignore"):
-            return ctx.save_output(shifted - np.log(np.exp(shifted).sum(axis=axis,
-                                                                        keepdims=True)))
+        if not np.isfinite(shift).all():  # a row of all -inf (or with inf): shift by 0
+            shift = np.where(np.isfinite(shift), shift, 0)
+        out = x.data - shift
+        out -= np.log(np.exp(out).sum(axis=axis, keepdims=True))
+        return ctx.save_output(out)
 
     @staticmethod
     def backward(ctx, grad_output):
@@ -891,19 +892,18 @@ class NLLLoss(Function):
     def forward(ctx, x, *, target, sample_weight=None, reduction="mean"):
         rows = np.arange(x.shape[0])
         losses = -x.data[rows, target]
-        scale = 1.0
         if sample_weight is not None:
-            losses = losses * sample_weight
+            losses *= sample_weight
+        scale = 1.0
         if reduction == "mean":
             scale = float(sample_weight.sum()) if sample_weight is not None else x.shape[0]
         # dl/dx: -w_i / scale at (i, t_i), zero elsewhere
-        coefficient = np.zeros(x.shape, dtype=x.dtype)
-        coefficient[rows, target] = -1.0 if sample_weight is None else -sample_weight
-        ctx.coefficient = coefficient / scale if reduction == "mean" else coefficient
+        ctx.coefficient = np.zeros(x.shape, dtype=x.dtype)
+        ctx.coefficient[rows, target] = (-1.0 if sample_weight is None else -sample_weight) \
+            / scale
         if reduction == "none":
             return losses
-        total = losses.sum()
-        return total / scale if reduction == "mean" else total
+        return losses.sum() / scale
 
     @staticmethod
     def backward(ctx, grad_output):

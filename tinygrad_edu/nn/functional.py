@@ -222,13 +222,17 @@ def nll_loss(input: Tensor, target, weight=None, ignore_index: int = -100,
         input = input.transpose(*axes).reshape(-1, classes)
     rows = input.reshape(1, classes) if input.ndim == 1 else input
     flat_target = target.reshape(-1)
-    keep = flat_target != ignore_index
-    every_row = bool(keep.all())
-    safe = flat_target if every_row else np.where(keep, flat_target, 0)
-    if safe.size and (safe.min() < 0 or safe.max() >= classes):
-        bad = flat_target[keep & ((flat_target < 0) | (flat_target >= classes))]
-        raise IndexError(f"nll_loss: target {bad[0]} is out of range for {classes} "
-                         f"classes (targets must be in 0..{classes - 1}, or ignore_index)")
+    if flat_target.size and 0 <= flat_target.min() and flat_target.max() < classes and not (
+            0 <= ignore_index < classes):  # the usual case, checked with two reductions
+        every_row, keep, safe = True, None, flat_target
+    else:
+        keep = flat_target != ignore_index
+        every_row = bool(keep.all())
+        safe = flat_target if every_row else np.where(keep, flat_target, 0)
+        if safe.size and (safe.min() < 0 or safe.max() >= classes):
+            bad = flat_target[keep & ((flat_target < 0) | (flat_target >= classes))]
+            raise IndexError(f"nll_loss: target {bad[0]} is out of range for {classes} "
+                             f"classes (targets must be in 0..{classes - 1}, or ignore_index)")
     sample_weight = None  # each row's weight: w[target], and 0 for ignored rows
     if weight is not None:
         w = np.asarray(weight.data if isinstance(weight, Tensor) else weight, dtype=input.dtype)
@@ -264,7 +268,7 @@ def cross_entropy(input: Tensor, target, weight=None, ignore_index: int = -100,
         raise ValueError("cross_entropy: label_smoothing together with class weights is not "
                          "supported; use one or the other")
     class_axis = 1 if input.ndim > 1 else 0
-    log_p = input.log_softmax(axis=class_axis)
+    log_p = ops.LogSoftmax.apply(input, axis=class_axis)
     target_data = target.data if isinstance(target, Tensor) else np.asarray(target)
     if target_data.dtype.kind == "f" and target_data.shape == input.shape:
         # probabilities per class: -sum_c w_c q_c log p_c; the mean is over samples
