@@ -496,7 +496,7 @@ def run_backward(root, gradient, retain_graph: bool, create_graph: bool, inputs=
         for leaf, g in leaf_grads.items():
             if leaf._hooks:
                 g = _run_hooks(leaf._hooks, g)
-            if not create_graph:
+            if not create_graph and g.requires_grad:  # (computed under no_grad: already is)
                 g = g.detach()
             leaf.grad = g if leaf.grad is None else leaf.grad + g
     return None
