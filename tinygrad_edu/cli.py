@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import inspect
 import sys
 from pathlib import Path
 
@@ -230,24 +231,28 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--no-progress", action="store_true", help="no progress bars")
 
     p = commands.add_parser("demo", help="backprop through a neuron, then train two MLPs",
-                            description=demo.__doc__,
+                            description=inspect.cleandoc(demo.__doc__),
                             formatter_class=argparse.RawDescriptionHelpFormatter)
     common(p)
     p.set_defaults(run=demo)
 
     p = commands.add_parser("train", help="train an MLP classifier and save it",
-                            description=train.__doc__,
+                            description=inspect.cleandoc(train.__doc__),
                             formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--dataset", choices=DATASETS, default="moons")
+    p.add_argument("--dataset", choices=DATASETS, default="moons",
+                   help="toy 2-D sets (1,000 points) or the 8x8 digits (default: moons)")
     p.add_argument("--hidden", type=_hidden_sizes, default=[16, 16], metavar="SIZES",
                    help="hidden layer sizes, comma-separated (default: 16,16)")
-    p.add_argument("--activation", choices=sorted(ACTIVATIONS), default="relu")
-    p.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default="adam")
+    p.add_argument("--activation", choices=sorted(ACTIVATIONS), default="relu",
+                   help="between the hidden layers (default: relu)")
+    p.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default="adam",
+                   help="with PyTorch's defaults apart from --lr (default: adam)")
     p.add_argument("--lr", type=_positive(float), default=0.01,
                    help="learning rate (default: 0.01)")
     p.add_argument("--epochs", type=_positive(int), default=None,
                    help="epochs in all (default: 100; with --resume, the checkpoint's)")
-    p.add_argument("--batch-size", type=_positive(int), default=32)
+    p.add_argument("--batch-size", type=_positive(int), default=32,
+                   help="samples per step (default: 32)")
     p.add_argument("--resume", metavar="CHECKPOINT",
                    help="continue the run saved in this checkpoint.npz (its options are used)")
     common(p)

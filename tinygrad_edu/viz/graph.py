@@ -51,8 +51,8 @@ def draw_graph(output: Tensor, params: dict | None = None, show_grads: bool = Fa
         lines = [title]
         if show_shapes:
             lines.append(_shape(t) + " " + str(t.dtype))
-        if show_grads and t.requires_grad:
-            lines.append(_grad_text(t))
+        if show_grads and t.requires_grad and (t.is_leaf or t.grad is not None):
+            lines.append(_grad_text(t))  # (a non-leaf keeps no grad unless retain_grad())
         return "\n".join(lines)
 
     def leaf_title(t: Tensor) -> str:
