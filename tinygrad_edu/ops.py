@@ -845,10 +845,8 @@ class LogSoftmax(Function):
     @staticmethod
     def forward(ctx, x, *, axis=-1):
         ctx.axis = axis
-        shift = np.max(x.data, axis=axis, keepdims=True)
-        if not np.isfinite(shift).all():  # a row of all -inf (or with inf): shift by 0
-            shift = np.where(np.isfinite(shift), shift, 0)
-        out = x.data - shift
+        # (a row of all -inf gives NaN, as in PyTorch: log-probabilities of nothing)
+        out = x.data - np.max(x.data, axis=axis, keepdims=True)
         out -= np.log(np.exp(out).sum(axis=axis, keepdims=True))
         return ctx.save_output(out)
 
@@ -898,18 +896,58 @@ class NLLLoss(Function):
         if reduction == "mean":
             scale = float(sample_weight.sum()) if sample_weight is not None else x.shape[0]
         # dl/dx: -w_i / scale at (i, t_i), zero elsewhere
-        ctx.coefficient = np.zeros(x.shape, dtype=x.dtype)
-        ctx.coefficient[rows, target] = (-1.0 if sample_weight is None else -sample_weight) \
-            / scale
+        coefficient = np.zeros(x.shape, dtype=x.dtype)
+        coefficient[rows, target] = (-1.0 if sample_weight is None else -sample_weight) / scale
+        ctx.save_for_backward(coefficient)
         if reduction == "none":
             return losses
         return losses.sum() / scale
 
     @staticmethod
     def backward(ctx, grad_output):
+        (coefficient,) = ctx.saved_tensors
         if grad_output.ndim == 1:  # reduction="none": one upstream gradient per row
             grad_output = grad_output.reshape(-1, 1)
-        return grad_output * ctx.coefficient
+        return grad_output * coefficient
+
+
+class CrossEntropy(Function):
+    """l = sum_i (log(sum_c e^(x_ic)) - x_i,t_i), divided by N for the mean, for logits
+    x (N, C) and class indices t (N,): LogSoftmax and NLLLoss in one op
+
+    The classic result: dl/dx = softmax(x) - onehot(t) (over N for the mean). Written as
+    two ops, the softmax would be computed twice and the one-hot built as a separate
+    gradient; this is the common case of every classifier's training step, so it gets
+    one op (cross_entropy uses it for integer targets with no weights, smoothing or
+    ignored rows). The max of each row is subtracted before exponentiating, as in
+    LogSoftmax.
+    """
+
+    @staticmethod
+    def forward(ctx, x, *, target, mean=True):
+        shifted = x.data - np.max(x.data, axis=1, keepdims=True)
+        e = np.exp(shifted)
+        total = e.sum(axis=1, keepdims=True)
+        rows = np.arange(x.shape[0])
+        loss = (np.log(total[:, 0]) - shifted[rows, target]).sum()
+        scale = x.shape[0] if mean else 1
+        e /= total  # now the softmax probabilities
+        ctx.save_for_backward(x, e, target, scale)
+        return np.asarray(loss / scale, dtype=x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        # dl/dx = (softmax(x) - onehot(t)) / scale
+        x, probs, target, scale = ctx.saved_tensors
+        rows = np.arange(x.shape[0])
+        if is_grad_enabled():  # create_graph: softmax as Tensor ops, to differentiate again
+            onehot = np.zeros(x.shape, dtype=x.dtype)
+            onehot[rows, target] = 1
+            return grad_output * (x.softmax(axis=1) - onehot) / scale
+        coefficient = probs.copy()  # (a copy: with retain_graph, backward may run again)
+        coefficient[rows, target] -= 1
+        coefficient /= scale
+        return grad_output * coefficient
 
 
 class BinaryCrossEntropy(Function):

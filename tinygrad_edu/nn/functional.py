@@ -267,9 +267,18 @@ def cross_entropy(input: Tensor, target, weight=None, ignore_index: int = -100,
     if label_smoothing and weight is not None:
         raise ValueError("cross_entropy: label_smoothing together with class weights is not "
                          "supported; use one or the other")
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"cross_entropy: reduction must be one of 'mean', 'sum' or 'none', "
+                         f"got {reduction!r}")
     class_axis = 1 if input.ndim > 1 else 0
-    log_p = ops.LogSoftmax.apply(input, axis=class_axis)
     target_data = target.data if isinstance(target, Tensor) else np.asarray(target)
+    if (input.ndim == 2 and weight is None and not label_smoothing and reduction != "none"
+            and target_data.dtype.kind in "iu" and target_data.shape == input.shape[:1]
+            and target_data.size and 0 <= target_data.min()
+            and target_data.max() < input.shape[1] and not 0 <= ignore_index < input.shape[1]):
+        # the usual case, (N, C) logits and valid class indices: one fused op (see there)
+        return ops.CrossEntropy.apply(input, target=target_data, mean=reduction == "mean")
+    log_p = ops.LogSoftmax.apply(input, axis=class_axis)
     if target_data.dtype.kind == "f" and target_data.shape == input.shape:
         # probabilities per class: -sum_c w_c q_c log p_c; the mean is over samples
         target = _float_target("cross_entropy", input, target)
