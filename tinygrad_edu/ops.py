@@ -437,6 +437,8 @@ class Relu(Function):
     def backward(ctx, grad_output):
         # dy/dx = 1 where x > 0, else 0  (0 at the kink x = 0, as PyTorch)
         (x,) = ctx.saved_tensors
+        if not is_grad_enabled():  # the usual backward: on arrays (see Linear's backward)
+            return Tensor._make(grad_output.data * (x.data > 0), False, None)
         return grad_output * (x.data > 0)
 
 
@@ -946,8 +948,8 @@ class CrossEntropy(Function):
             return grad_output * (x.softmax(axis=1) - onehot) / scale
         coefficient = probs.copy()  # (a copy: with retain_graph, backward may run again)
         coefficient[rows, target] -= 1
-        coefficient /= scale
-        return grad_output * coefficient
+        coefficient *= grad_output.data / scale
+        return Tensor._make(coefficient, False, None)
 
 
 class BinaryCrossEntropy(Function):
