@@ -61,15 +61,8 @@ class Adagrad(Optimizer):
 
     def _update_group(self, group: dict) -> None:
         lr, lr_decay, eps = group["lr"], group["lr_decay"], group["eps"]
-        weight_decay, maximize = group["weight_decay"], group["maximize"]
-        for p in group["params"]:
-            if p.grad is None:
-                continue
-            param, g = p.data, p.grad.data  # g may be shared or read-only: never written to
-            state = self._state_of(p, group)
-            state["step"] += 1
-            if maximize:
-                g = -g
+        weight_decay = group["weight_decay"]
+        for param, g, state in self._stepped(group):
             if weight_decay != 0:
                 g = g + weight_decay * param
             lr_t = lr / (1 + (state["step"] - 1) * lr_decay)

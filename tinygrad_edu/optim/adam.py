@@ -74,17 +74,10 @@ class Adam(Optimizer):
 
     def _update_group(self, group: dict) -> None:
         lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
-        weight_decay, amsgrad, maximize = group["weight_decay"], group["amsgrad"], group["maximize"]
+        weight_decay, amsgrad = group["weight_decay"], group["amsgrad"]
         decoupled = group["decoupled_weight_decay"]
-        for p in group["params"]:
-            if p.grad is None:
-                continue
-            param, g = p.data, p.grad.data  # g may be shared or read-only: never written to
-            state = self._state_of(p, group)
-            state["step"] += 1
+        for param, g, state in self._stepped(group):
             t = state["step"]
-            if maximize:
-                g = -g
             if weight_decay != 0:
                 if decoupled:
                     param *= 1 - lr * weight_decay

@@ -186,6 +186,20 @@ class Optimizer:
             self._update_group(group)
         return loss
 
+    def _stepped(self, group: dict):
+        """(parameter array, gradient, state) for each parameter of `group` that has a
+        gradient, with its step count advanced and the gradient negated for `maximize`:
+        the start of every update rule that counts steps (Adam, RMSprop, Adagrad)."""
+        for p in group["params"]:
+            if p.grad is None:
+                continue
+            g = p.grad.data  # may be shared or read-only: never written to
+            if group["maximize"]:
+                g = -g
+            state = self._state_of(p, group)
+            state["step"] += 1
+            yield p.data, g, state
+
     def _update_group(self, group: dict) -> None:
         raise NotImplementedError(f"{self._name} must define _update_group(group)")
 

@@ -67,15 +67,8 @@ class RMSprop(Optimizer):
     def _update_group(self, group: dict) -> None:
         lr, alpha, eps = group["lr"], group["alpha"], group["eps"]
         weight_decay, momentum = group["weight_decay"], group["momentum"]
-        centered, maximize = group["centered"], group["maximize"]
-        for p in group["params"]:
-            if p.grad is None:
-                continue
-            param, g = p.data, p.grad.data  # g may be shared or read-only: never written to
-            state = self._state_of(p, group)
-            state["step"] += 1
-            if maximize:
-                g = -g
+        centered = group["centered"]
+        for param, g, state in self._stepped(group):
             if weight_decay != 0:
                 g = g + weight_decay * param
 
