@@ -35,6 +35,8 @@ ndarray = np.ndarray
 
 class _GradMode(threading.local):
     enabled = True  # the class attribute is each new thread's starting value
+    module_call = None  # the innermost Module call running now (see nn.Module.__call__)
+    trace = False       # keep every op's output value (see tg.viz.trace)
 
 
 _grad_mode = _GradMode()
@@ -207,6 +209,9 @@ class Function:
     retained = None                # weak reference to the output, if it called retain_grad()
     created_at = None              # "file:line" of the user's code, in detect_anomaly mode
     sequence = -1                  # creation order of recorded nodes: inputs come first
+    module_call = None             # the Module call that made this op (for drawing graphs)
+    value = None                   # the output array, kept inside tg.viz.trace()
+    grad_value = None              # d(root)/d(output) from the last backward, when traced
 
     # --- what forward and backward call -------------------------------------------------
 
@@ -300,6 +305,9 @@ class Function:
         if requires_grad:  # keep the node: it becomes the output's grad_fn
             node.inputs = inputs
             node.sequence = _next_sequence()  # larger than any of its inputs' nodes
+            node.module_call = _grad_mode.module_call
+            if _grad_mode.trace:
+                node.value = out
             result = Tensor.__new__(Tensor)  # Tensor._make, inlined: it runs for every op
             result.data = out
             result.requires_grad = True
@@ -440,6 +448,8 @@ def run_backward(root, gradient, retain_graph: bool, create_graph: bool, inputs=
                 raise RuntimeError(_FREED_MESSAGE.format(name=node.name))
             if node.hooks is not None:
                 grad_output = _run_hooks(node.hooks, grad_output)
+            if node.value is not None:  # traced: keep this gradient for drawing
+                node.grad_value = grad_output.data
             if inputs is not None:
                 if node in wanted_nodes:
                     found[id(wanted_nodes[node])] = grad_output

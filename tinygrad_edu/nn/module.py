@@ -14,7 +14,7 @@ from collections import OrderedDict, namedtuple
 
 import numpy as np
 
-from ..autograd import no_grad
+from ..autograd import _grad_mode, no_grad
 from ..tensor import Tensor
 
 
@@ -40,6 +40,15 @@ class Parameter(Tensor):
 
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()
+
+
+class ModuleCall:
+    """One call of a module: the module and the call it happened inside (or None)."""
+
+    __slots__ = ("module", "parent")
+
+    def __init__(self, module, parent):
+        self.module, self.parent = module, parent
 
 
 IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
@@ -90,7 +99,15 @@ class Module:
                                   "subclass must define forward(self, ...)")
 
     def __call__(self, *args, **kwargs):
-        return self.forward(*args, **kwargs)
+        # Every op recorded during forward remembers this call (node.module_call), so a
+        # drawing of the graph can box each layer's ops together. Calls nest: a Linear
+        # called inside a Sequential's forward has the Sequential's call as its parent.
+        outer = _grad_mode.module_call
+        _grad_mode.module_call = ModuleCall(self, outer)
+        try:
+            return self.forward(*args, **kwargs)
+        finally:
+            _grad_mode.module_call = outer
 
     # --- what the module holds -------------------------------------------------------
 

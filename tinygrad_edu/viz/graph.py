@@ -1,94 +1,348 @@
-"""Drawing a computation graph with Graphviz.
+"""Drawing a computation graph with Graphviz, with its values and gradients.
 
 The graph is read straight off the tensors: start at the output's `grad_fn`, follow each
-node's `inputs`, and stop at the leaves. Ops are drawn as boxes, leaf tensors (weights,
-inputs that require grad) as ellipses, each with its shape and, after backward, the
-norm of its gradient; edges point the way the forward pass went.
+node's `inputs`, and stop at the leaves. Ops are boxes, leaf tensors (weights, inputs
+that require grad) are ellipses; edges point the way the forward pass went.
+
+- Names: a tensor made with `name="x"` shows it; a module's parameters are named from
+  the module calls recorded with each op (`0.weight`), as in `named_parameters()`.
+- Values and gradients: leaves and the output always have theirs. An intermediate result
+  is not kept by the graph (it would double the memory of training), so its value and
+  gradient are shown when the graph was built inside `with tg.viz.trace():`.
+- Colours: the stronger a node's orange, the larger |grad|; NaN or inf is red; grey
+  means backward has not run yet.
+- A tensor used by two ops gets bold edges marked "+": backward adds the two gradients
+  there.
+- Each module call (`0: Linear(2→16)`) is a box around its ops (`group_modules`).
 
 `to_dot` only builds text, so it works without the Graphviz program; `render` runs
-Graphviz's `dot` to make an SVG, PNG or PDF.
+Graphviz's `dot` to make an SVG, PNG or PDF. In Jupyter the returned `graphviz.Digraph`
+displays itself.
 """
 
 from __future__ import annotations
 
+import contextlib
+import math
 import os
 
 import numpy as np
 
+from ..autograd import _grad_mode
 from ..tensor import Tensor
 
-
-def _shape(x) -> str:
-    return "(" + ", ".join(str(n) for n in x.shape) + ")"
-
-
-def _grad_text(t: Tensor) -> str:
-    if t.grad is None:
-        return "grad: not computed yet"
-    g = t.grad.data
-    return f"|grad| = {float(np.linalg.norm(g)):.3g}" if g.size > 1 else f"grad = {g.item():.4g}"
+SMALL = 6  # tensors with at most this many elements print their numbers
+NAN_COLOR, WAITING_COLOR, LEAF_COLOR, OUTPUT_COLOR = "#f4a3a3", "#eeeeee", "#d9f0d3", "#c6dbef"
 
 
-def draw_graph(output: Tensor, params: dict | None = None, show_grads: bool = False,
-               show_shapes: bool = True, rankdir: str = "LR", max_nodes: int = 2000):
+@contextlib.contextmanager
+def trace():
+    """Keep every op's output value, and after backward its gradient, for drawing.
+
+        with tg.viz.trace():
+            o = (x * w + b).tanh()
+        o.backward()
+        tg.viz.draw_graph(o, show_values=True, show_grads=True)
+
+    Outside `trace` the graph keeps only what backward needs, and an intermediate
+    result's value is gone once the next op has used it.
+    """
+    previous = _grad_mode.trace
+    _grad_mode.trace = True
+    try:
+        yield
+    finally:
+        _grad_mode.trace = previous
+
+
+# --- text for the labels --------------------------------------------------------------
+
+
+def _shape(shape) -> str:
+    return "(" + ", ".join(str(n) for n in shape) + ")"
+
+
+def _numbers(array: np.ndarray) -> str:
+    """A few numbers as they are; more as min/mean/max and the norm."""
+    array = np.asarray(array)
+    if array.size <= SMALL:
+        if array.ndim == 0:
+            return f"{array.item():.4g}"
+        return "[" + ", ".join(f"{v:.4g}" for v in array.ravel()) + "]"
+    finite = array[np.isfinite(array)]
+    text = (f"min {finite.min():.3g}  mean {finite.mean():.3g}  max {finite.max():.3g}\n"
+            f"norm {np.linalg.norm(finite):.3g}" if finite.size else "no finite values")
+    bad = array.size - finite.size
+    return text + (f"  ({bad} NaN/inf)" if bad else "")
+
+
+def _is_bad(array) -> bool:
+    return array is not None and not np.all(np.isfinite(array))
+
+
+class _Colors:
+    """Fill colours by |grad|, on a log scale between the smallest and largest in the graph."""
+
+    def __init__(self, grads):
+        norms = [float(np.abs(g).max()) for g in grads
+                 if g is not None and np.size(g) and np.all(np.isfinite(g))]
+        norms = [n for n in norms if n > 0]
+        self.lo = math.log10(min(norms)) if norms else 0.0
+        self.hi = math.log10(max(norms)) if norms else 0.0
+
+    def __call__(self, grad, base: str) -> str:
+        if grad is None:
+            return base
+        if _is_bad(grad):
+            return NAN_COLOR
+        size = float(np.abs(grad).max()) if np.size(grad) else 0.0
+        if size == 0 or self.hi == self.lo:
+            t = 0.0 if size == 0 else 0.5
+        else:
+            t = (math.log10(size) - self.lo) / (self.hi - self.lo)
+        # from pale yellow (small |grad|) to strong orange (large |grad|)
+        r, g, b = 255, int(245 - 120 * t), int(204 - 170 * t)
+        return f"#{r:02x}{g:02x}{b:02x}"
+
+
+# --- module calls -----------------------------------------------------------------------
+
+
+def _module_label(name: str, module) -> str:
+    kind = type(module).__name__
+    if hasattr(module, "in_features") and hasattr(module, "out_features"):
+        kind += f"({module.in_features}→{module.out_features})"
+    return f"{name}: {kind}" if name else kind
+
+
+class _ModuleNames:
+    """Dotted names of module calls and of the parameters they own, found by identity."""
+
+    def __init__(self):
+        self.call_names: dict[int, str] = {}
+
+    def call_name(self, call) -> str:
+        key = id(call)
+        if key not in self.call_names:
+            chain = []
+            while call is not None:  # innermost first
+                chain.append(call)
+                call = call.parent
+            names = []
+            for parent, child in zip(reversed(chain), list(reversed(chain))[1:]):
+                names.append(next((n for n, m in parent.module.named_children()
+                                   if m is child.module), type(child.module).__name__))
+            self.call_names[key] = ".".join(names)
+        return self.call_names[key]
+
+    def parameter_name(self, call, tensor) -> str | None:
+        for attribute, value in call.module._attributes():
+            if value is tensor:
+                prefix = self.call_name(call)
+                return f"{prefix}.{attribute}" if prefix else attribute
+        return None
+
+
+# --- the graph --------------------------------------------------------------------------
+
+
+def _collect(output: Tensor, max_nodes: int):
+    """The op nodes below `output`, oldest first, and the leaves, by an explicit stack."""
+    nodes, leaves, seen = [], [], set()
+    stack = [output.grad_fn] if output.grad_fn is not None else []
+    while stack:  # (not recursion: graphs can be far deeper than Python's limit)
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        nodes.append(node)
+        for x in node.inputs:
+            if isinstance(x, Tensor) and x.requires_grad:
+                if x.grad_fn is not None:
+                    stack.append(x.grad_fn)
+                elif id(x) not in seen:
+                    seen.add(id(x))
+                    leaves.append(x)
+    nodes.sort(key=lambda n: n.sequence)
+    hidden = []
+    if len(nodes) > max_nodes:  # keep both ends of the graph; fold the middle into one box
+        keep = max_nodes // 2
+        hidden = nodes[keep:len(nodes) - (max_nodes - keep)]
+        nodes = nodes[:keep] + nodes[len(nodes) - (max_nodes - keep):]
+    return nodes, leaves, hidden
+
+
+def draw_graph(output: Tensor, show_values: bool = False, show_grads: bool = False,
+               show_shapes: bool = True, group_modules: bool = True, rankdir: str = "LR",
+               max_nodes: int = 500, params: dict | None = None):
     """The graph that computed `output`, as a `graphviz.Digraph`.
 
-    `params` maps names to tensors (pass `dict(model.named_parameters())`) so that
-    weights are labelled `0.weight` rather than by shape alone; tensors created with
-    `name=` are labelled by that name. `show_grads` adds the norm of each leaf's
-    gradient (run backward first). Graphs larger than `max_nodes` are cut off there.
+    Args:
+        output: the tensor whose history to draw (usually the loss).
+        show_values: print each tensor's numbers (a few) or min/mean/max/norm (many).
+        show_grads: the same for gradients, and colour nodes by |grad| (NaN/inf in red).
+        show_shapes: print shapes and dtypes.
+        group_modules: draw each module call as a box around its ops.
+        rankdir: "LR" (left to right) or "TB" (top to bottom).
+        max_nodes: draw at most this many ops: the first and last halves, with the
+            ones in between folded into a single box, so a 10,000-op graph stays readable.
+        params: optional names for tensors (`dict(model.named_parameters())`, as in
+            torchviz); names from module calls and `Tensor(name=...)` are used otherwise.
     """
     import graphviz
 
     if not isinstance(output, Tensor):
         raise TypeError(f"draw_graph: expected the Tensor whose graph to draw, got "
                         f"{type(output).__name__}")
-    names = {id(t): name for name, t in (params or {}).items()}
-    dot = graphviz.Digraph("computation_graph", graph_attr={"rankdir": rankdir},
-                           node_attr={"fontname": "Helvetica", "fontsize": "11"})
+    if rankdir not in ("LR", "TB", "RL", "BT"):
+        raise ValueError(f"draw_graph: rankdir must be 'LR', 'TB', 'RL' or 'BT', got {rankdir!r}")
+    if not isinstance(max_nodes, int) or max_nodes < 2:
+        raise ValueError(f"draw_graph: max_nodes must be an int >= 2, got {max_nodes!r}")
+    nodes, leaves, hidden = _collect(output, max_nodes)
+    given_names = {id(t): name for name, t in (params or {}).items()}
+    module_names = _ModuleNames()
+    backward_ran = any(t.grad is not None for t in leaves) or any(
+        n.grad_value is not None for n in nodes)
+    colors = _Colors([t.grad.data for t in leaves if t.grad is not None]
+                     + [n.grad_value for n in nodes])
 
-    def tensor_label(t: Tensor, title: str) -> str:
-        lines = [title]
+    # how many ops use each tensor: where it is more than one, gradients add up
+    uses: dict[int, int] = {}
+    for node in nodes:
+        for x in node.inputs:
+            if isinstance(x, Tensor) and x.requires_grad:
+                key = id(x.grad_fn) if x.grad_fn is not None else id(x)
+                uses[key] = uses.get(key, 0) + 1
+
+    def owner(t: Tensor):
+        """(name, module call) of a parameter, from the call of the module that owns it."""
+        for node in nodes:
+            if node.module_call is not None and any(x is t for x in node.inputs):
+                name = module_names.parameter_name(node.module_call, t)
+                if name:
+                    return name, node.module_call
+        return None, None
+
+    def lines_for(shape, dtype, value, grad, has_grad_slot: bool) -> list[str]:
+        lines = []
         if show_shapes:
-            lines.append(_shape(t) + " " + str(t.dtype))
-        if show_grads and t.requires_grad and (t.is_leaf or t.grad is not None):
-            lines.append(_grad_text(t))  # (a non-leaf keeps no grad unless retain_grad())
-        return "\n".join(lines)
+            lines.append(f"{_shape(shape)} {dtype}")
+        if show_values:
+            lines.append("value " + _numbers(value))
+        if show_grads and has_grad_slot:
+            if grad is not None:
+                lines.append("grad " + _numbers(grad))
+            else:
+                lines.append("grad: backward has not run yet" if not backward_ran else
+                             "grad: none (not on a path to the output)")
+        return lines
 
-    def leaf_title(t: Tensor) -> str:
-        return names.get(id(t)) or t.name or "tensor"
+    def fill(grad, value, base: str) -> str:
+        if _is_bad(value) or _is_bad(grad):
+            return NAN_COLOR
+        if not show_grads:
+            return base
+        if grad is None:
+            return WAITING_COLOR if not backward_ran else base
+        return colors(grad, base)
 
-    out_id = f"t{id(output)}"
-    dot.node(out_id, tensor_label(output, output.name or "output"), shape="ellipse",
-             style="filled", fillcolor="#c6dbef")
-    if output.grad_fn is None:
-        return dot
-    seen = {id(output.grad_fn)}
-    stack = [output.grad_fn]
-    dot.edge(f"n{id(output.grad_fn)}", out_id)
-    count = 0
-    while stack:  # an explicit stack: graphs can be far deeper than Python's recursion limit
-        node = stack.pop()
-        count += 1
-        if count > max_nodes:
-            dot.node("truncated", f"... graph cut off after {max_nodes} ops", shape="note")
-            break
-        dot.node(f"n{id(node)}", node.name, shape="box", style="filled", fillcolor="#fdd0a2")
+    dot = graphviz.Digraph("computation_graph", graph_attr={"rankdir": rankdir},
+                           node_attr={"fontname": "Helvetica", "fontsize": "11"},
+                           edge_attr={"fontname": "Helvetica", "fontsize": "10"})
+
+    # module calls as nested clusters: one subgraph per call, filled in at the end
+    cluster_of: dict[int, list] = {}  # id(call) -> [call, [node statements], [child calls]]
+
+    def body_for(call):
+        if not group_modules or call is None:
+            return dot
+        if id(call) not in cluster_of:
+            cluster_of[id(call)] = [call, [], []]
+            if call.parent is not None:
+                body_for(call.parent)
+                cluster_of[id(call.parent)][2].append(call)
+        return cluster_of[id(call)][1]
+
+    def add_node(body, *args, **kwargs):
+        if body is dot:
+            dot.node(*args, **kwargs)
+        else:
+            body.append((args, kwargs))
+
+    for t in leaves:
+        grad = t.grad.data if t.grad is not None else None
+        name, call = owner(t)  # a parameter is drawn inside its module's box
+        name = given_names.get(id(t)) or name or t.name or "tensor"
+        label = "\n".join([name] + lines_for(t.shape, t.dtype, t.data, grad, True))
+        add_node(body_for(call), f"t{id(t)}", label, shape="ellipse", style="filled",
+                 fillcolor=fill(grad, t.data, LEAF_COLOR))
+    untraced = False
+    for node in nodes:
+        value = node.value
+        label_lines = [node.name]
+        if value is not None:
+            label_lines += lines_for(value.shape, value.dtype, value, node.grad_value, True)
+        else:
+            untraced = True
+        if uses.get(id(node), 0) > 1:
+            label_lines.append(f"used {uses[id(node)]} times: gradients add")
+        add_node(body_for(node.module_call), f"n{id(node)}", "\n".join(label_lines),
+                 shape="box", style="filled,rounded",
+                 fillcolor=fill(node.grad_value, value, "#fdd0a2"))
+    if untraced and (show_values or show_grads):
+        dot.attr(label="values and gradients of intermediate results are shown for graphs "
+                       "built inside tg.viz.trace()", fontname="Helvetica", fontsize="10")
+    if hidden:
+        add_node(dot, "hidden", f"... {len(hidden)} more ops, not drawn\n"
+                 f"(draw_graph max_nodes={max_nodes})", shape="note")
+
+    # the output tensor
+    out_grad = output.grad.data if output.grad is not None else None
+    out_lines = [output.name or "output"] + lines_for(
+        output.shape, output.dtype, output.data, out_grad, output.is_leaf or out_grad is not None)
+    dot.node(f"t{id(output)}", "\n".join(out_lines), shape="ellipse", style="filled",
+             fillcolor=NAN_COLOR if _is_bad(output.data) else OUTPUT_COLOR)
+
+    # edges, the way the forward pass went
+    drawn = {id(n) for n in nodes}
+    hidden_ids = {id(n) for n in hidden}
+    for node in nodes:
         for x in node.inputs:
             if not isinstance(x, Tensor) or not x.requires_grad:
                 continue  # constants carry no gradient: left out, as in torchviz
             if x.grad_fn is not None:
-                dot.edge(f"n{id(x.grad_fn)}", f"n{id(node)}")
-                if id(x.grad_fn) not in seen:
-                    seen.add(id(x.grad_fn))
-                    stack.append(x.grad_fn)
+                source_key = id(x.grad_fn)
+                source = f"n{source_key}" if source_key in drawn else (
+                    "hidden" if source_key in hidden_ids else None)
             else:
-                leaf_id = f"t{id(x)}"
-                if id(x) not in seen:
-                    seen.add(id(x))
-                    dot.node(leaf_id, tensor_label(x, leaf_title(x)), shape="ellipse",
-                             style="filled", fillcolor="#d9f0d3")
-                dot.edge(leaf_id, f"n{id(node)}")
+                source_key, source = id(x), f"t{id(x)}"
+            if source is None:
+                continue
+            if uses.get(source_key, 0) > 1:
+                dot.edge(source, f"n{id(node)}", label="+", penwidth="2.2", color="#d95f02")
+            else:
+                dot.edge(source, f"n{id(node)}")
+    if hidden:
+        first_kept_after = next((n for n in nodes if n.sequence > hidden[-1].sequence), None)
+        if first_kept_after is not None:
+            dot.edge("hidden", f"n{id(first_kept_after)}", style="dashed")
+    if output.grad_fn is not None:
+        dot.edge(f"n{id(output.grad_fn)}", f"t{id(output)}")
+
+    # the clusters, innermost inside outermost
+    def emit(call, parent_graph):
+        _, statements, children = cluster_of[id(call)]
+        with parent_graph.subgraph(name=f"cluster_{id(call)}") as sub:
+            sub.attr(label=_module_label(module_names.call_name(call), call.module),
+                     style="rounded,dashed", color="#7f7f7f", fontname="Helvetica")
+            for args, kwargs in statements:
+                sub.node(*args, **kwargs)
+            for child in children:
+                emit(child, sub)
+
+    for call, _, _ in list(cluster_of.values()):
+        if call.parent is None or id(call.parent) not in cluster_of:
+            emit(call, dot)
     return dot
 
 
