@@ -63,20 +63,21 @@ def _plots_available() -> bool:
 
 
 def _write_graph(model, X, y, out: Path) -> Path:
-    """The graph of one small batch's loss, after backward (so it shows gradients):
-    SVG when Graphviz's `dot` is installed, DOT text otherwise."""
+    """The graph of one small batch's loss, with its values and, after backward, its
+    gradients: SVG when Graphviz's `dot` is installed, DOT text otherwise."""
     import tinygrad_edu as tg
 
     model.zero_grad()
-    loss = tg.nn.functional.cross_entropy(model(tg.Tensor(X[:4])), y[:4])
+    with tg.viz.trace():  # keep the intermediate values and gradients for the drawing
+        loss = tg.nn.functional.cross_entropy(model(tg.Tensor(X[:4])), y[:4])
     loss.name = "loss"
-    loss.backward(retain_graph=True)
-    params = dict(model.named_parameters())
+    loss.backward()
+    options = {"show_values": True, "show_grads": True, "rankdir": "TB"}
     try:
-        path = tg.viz.render(loss, out / "graph.svg", params=params, show_grads=True)
+        path = tg.viz.render(loss, out / "graph.svg", **options)
     except RuntimeError:  # no Graphviz program: the text still says it all
         path = out / "graph.dot"
-        path.write_text(tg.viz.to_dot(loss, params=params, show_grads=True))
+        path.write_text(tg.viz.to_dot(loss, **options))
         print("  (Graphviz's dot program is not installed: wrote the graph as DOT text)")
     model.zero_grad()
     return Path(path)

@@ -306,6 +306,7 @@ def draw_graph(output: Tensor, show_values: bool = False, show_grads: bool = Fal
     # edges, the way the forward pass went
     drawn = {id(n) for n in nodes}
     hidden_ids = {id(n) for n in hidden}
+    hidden_edges = set()  # edges into and out of the folded box, each drawn once
     for node in nodes:
         for x in node.inputs:
             if not isinstance(x, Tensor) or not x.requires_grad:
@@ -316,16 +317,23 @@ def draw_graph(output: Tensor, show_values: bool = False, show_grads: bool = Fal
                     "hidden" if source_key in hidden_ids else None)
             else:
                 source_key, source = id(x), f"t{id(x)}"
-            if source is None:
+            if source is None or (source == "hidden" and ("hidden", id(node)) in hidden_edges):
                 continue
-            if uses.get(source_key, 0) > 1:
+            if source == "hidden":
+                hidden_edges.add(("hidden", id(node)))
+                dot.edge(source, f"n{id(node)}", style="dashed")
+            elif uses.get(source_key, 0) > 1:
                 dot.edge(source, f"n{id(node)}", label="+", penwidth="2.2", color="#d95f02")
             else:
                 dot.edge(source, f"n{id(node)}")
-    if hidden:
-        first_kept_after = next((n for n in nodes if n.sequence > hidden[-1].sequence), None)
-        if first_kept_after is not None:
-            dot.edge("hidden", f"n{id(first_kept_after)}", style="dashed")
+    for node in hidden:
+        for x in node.inputs:
+            if isinstance(x, Tensor) and x.requires_grad:
+                source = (f"n{id(x.grad_fn)}" if id(x.grad_fn) in drawn else None) \
+                    if x.grad_fn is not None else f"t{id(x)}"
+                if source is not None and source not in hidden_edges:
+                    hidden_edges.add(source)
+                    dot.edge(source, "hidden", style="dashed")
     if output.grad_fn is not None:
         dot.edge(f"n{id(output.grad_fn)}", f"t{id(output)}")
 
