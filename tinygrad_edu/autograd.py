@@ -305,8 +305,10 @@ class Function:
         if requires_grad:  # keep the node: it becomes the output's grad_fn
             node.inputs = inputs
             node.sequence = _next_sequence()  # larger than any of its inputs' nodes
-            node.module_call = _grad_mode.module_call
-            if _grad_mode.trace:
+            mode = _grad_mode
+            if mode.module_call is not None:  # inside a Module's forward
+                node.module_call = mode.module_call
+            if mode.trace:
                 node.value = out
             result = Tensor.__new__(Tensor)  # Tensor._make, inlined: it runs for every op
             result.data = out
