@@ -214,9 +214,176 @@ def train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _graph_options() -> argparse.ArgumentParser:
+    """The options of `graph`; they may come before the formula or among its variables."""
+    options = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    options.add_argument("--out", default="graph.svg", metavar="PATH",
+                         help="the file to write: .svg, .png or .pdf (drawn by Graphviz's "
+                              "dot program), or .dot for the DOT text (default: graph.svg)")
+    options.add_argument("--no-grads", action="store_true",
+                         help="do not run backward: draw the values only")
+    options.add_argument("--explain", action="store_true",
+                         help="print the backward pass as a table, one step per row")
+    return options
+
+
+def _variable_values(tokens: list[str]) -> dict[str, np.ndarray]:
+    """`--x1 2 --w -3 --v=1,2,3` -> {"x1": 2.0, "w": -3.0, "v": [1.0, 2.0, 3.0]}."""
+    import keyword
+
+    values: dict[str, np.ndarray] = {}
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        if not token.startswith("--") or token == "--":
+            raise ValueError(f"expected a variable as --NAME VALUE, got {token!r}")
+        name, has_value, text = token[2:].partition("=")
+        if not has_value:  # --x 2: the value is the next word, even when it is -3
+            if i + 1 == len(tokens):
+                raise ValueError(f"--{name} needs a value, such as --{name} 2 or "
+                                 f"--{name} 1,2,3")
+            text = tokens[i + 1]
+            i += 1
+        i += 1
+        if not name.isidentifier() or keyword.iskeyword(name):
+            raise ValueError(f"--{name}: a variable's name is a Python identifier, such as x, "
+                             "w1 or bias (letters, digits and _, not starting with a digit)")
+        if name in values:
+            raise ValueError(f"--{name} is given twice")
+        try:
+            numbers = [float(part) for part in text.split(",")]
+        except ValueError:
+            raise ValueError(f"--{name} {text}: a value is a number (2, -3, 0.5, 1e-3) or a "
+                             "comma-separated list of numbers, a vector (1,2,3)") from None
+        values[name] = np.array(numbers[0] if len(numbers) == 1 else numbers, dtype=np.float64)
+    return values
+
+
+def _numbers_text(array) -> str:
+    """2.0 -> '2', [1., 0.5] -> '[1, 0.5]': six significant digits, long arrays summarized."""
+    return np.array2string(np.asarray(array), separator=", ", threshold=20,
+                           formatter={"float_kind": lambda v: f"{v:.6g}"})
+
+
+def graph(args: argparse.Namespace) -> int:
+    r"""Draw the computation graph of a formula, with every value and gradient.
+
+    Give the formula in quotes, then each variable as --NAME VALUE, where VALUE is a
+    number or a comma-separated list of numbers (a vector):
+
+        tinygrad-edu graph "tanh(x1*w1 + x2*w2 + b)" \
+            --x1 2 --w1 -3 --x2 0 --w2 1 --b 6.8813735870195432
+        tinygrad-edu graph "sum(x * x)" --x 1,2,3 --out square.png --explain
+
+    Prints the formula's value f and, after f.backward(), the gradient df/dNAME of every
+    variable (when f is not a scalar, backward runs on L = sum(f)); then writes the graph
+    (--out). The formula is read, never run as Python code: see
+    tinygrad_edu/viz/expression.py for what it may contain. (A formula that starts with
+    "-" needs a space in it, "-x * 2", or `--` before it.)
+    """
+    import tinygrad_edu as tg
+    from tinygrad_edu.viz.expression import (
+        FUNCTIONS,
+        ExpressionError,
+        parse_expression,
+        variable_names,
+    )
+
+    def error(message) -> int:
+        print(f"tinygrad-edu graph: {message}", file=sys.stderr)
+        return 2
+
+    if "-h" in args.variables or "--help" in args.variables:
+        args.graph_parser.print_help()
+        return 0
+    # The options given after the formula were collected with the variables: take them
+    # out (namespace=args keeps those given before the formula).
+    args, pairs = _graph_options().parse_known_args(args.variables, namespace=args)
+    out = Path(args.out)
+    if out.suffix.lower() not in (".svg", ".png", ".pdf", ".dot"):
+        return error(f"--out {args.out}: the file name must end in .svg, .png, .pdf or .dot")
+    try:
+        values = _variable_values(pairs)
+        used = variable_names(args.expression)
+    except ValueError as problem:  # (ExpressionError is a ValueError)
+        return error(problem)
+    for name in values:
+        if name in FUNCTIONS:
+            return error(f"--{name}: {name} is the name of a function; give the variable "
+                         "another name")
+    missing = [name for name in used if name not in values]
+    if missing:
+        return error(f"the formula uses {', '.join(missing)}, with no value given: add "
+                     + " ".join(f"--{name} VALUE" for name in missing))
+    for name in values:
+        if name not in used:
+            print(f"tinygrad-edu graph: warning: --{name} is not used by the formula",
+                  file=sys.stderr)
+    leaves = {name: tg.Tensor(values[name], dtype=np.float64, requires_grad=True, name=name)
+              for name in used}
+
+    # Inside trace() every op keeps its output and, after backward, its gradient, so the
+    # graph shows them for the intermediate results too, not only for the leaves.
+    with tg.viz.trace():
+        try:
+            f = parse_expression(args.expression, leaves)
+        except ExpressionError as problem:
+            return error(problem)
+        if f.grad_fn is not None:  # (a formula that is just "x" is the leaf x itself)
+            f.name = "f"
+        shape = f" (shape {f.shape})" if f.ndim else ""
+        print(f"f = {args.expression}\n  = {_numbers_text(f.data)}{shape}")
+
+        # backward needs one number to start from: f itself, or L = sum(f)
+        root, root_name = f, "f"
+        wants_backward = not args.no_grads or args.explain
+        if wants_backward and f.requires_grad and f.data.size != 1:
+            root, root_name = f.sum(), "L"
+            root.name = "L"
+            print("f is not a scalar, so backward runs on L = sum(f): the gradients below "
+                  "are dL/dNAME")
+        table = None
+        if args.explain and root.grad_fn is not None:
+            table = tg.viz.explain_backward(root, show=False)  # before backward frees the graph
+        if not args.no_grads and f.requires_grad:
+            with np.errstate(all="ignore"):  # inf and nan are shown, not warned about
+                root.backward()
+            print("Gradients:")
+            for name, leaf in leaves.items():
+                grad = _numbers_text(leaf.grad.data) if leaf.grad is not None else "none"
+                print(f"  d{root_name}/d{name} = {grad}")
+        elif not f.requires_grad:
+            print("(the formula uses no variables, so there is nothing to differentiate)")
+        if table is not None:
+            print("\nBackward, step by step:")
+            print(table)
+        elif args.explain:
+            print("(--explain: no op computed f from a variable, so there is no backward pass "
+                  "to explain)")
+
+    options = {"show_values": True, "show_grads": not args.no_grads}
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if out.suffix.lower() == ".dot":
+            out.write_text(tg.viz.to_dot(root, **options))
+        else:
+            try:
+                tg.viz.render(root, out, format=out.suffix.lower()[1:], **options)
+            except RuntimeError:  # no Graphviz program: the DOT text still says it all
+                out = out.with_suffix(".dot")
+                out.write_text(tg.viz.to_dot(root, **options))
+                print("(Graphviz's dot program is not installed, so the graph is written as "
+                      "DOT text: install Graphviz, or paste the text into any DOT viewer)")
+    except OSError as problem:
+        return error(f"cannot write {out}: {problem.strerror or problem}")
+    print(f"Wrote {out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from tinygrad_edu import __version__
     from tinygrad_edu.training import ACTIVATIONS, DATASETS, OPTIMIZERS
+    from tinygrad_edu.viz.expression import FUNCTIONS
 
     parser = argparse.ArgumentParser(
         prog="tinygrad-edu",
@@ -258,6 +425,21 @@ def build_parser() -> argparse.ArgumentParser:
                    help="continue the run saved in this checkpoint.npz (its options are used)")
     common(p)
     p.set_defaults(run=train)
+
+    p = commands.add_parser(
+        "graph", help="draw a formula's computation graph, with its gradients",
+        description=inspect.cleandoc(graph.__doc__),
+        epilog="functions a formula may call:\n" + "\n".join(
+            f"  {name + '(' + ', '.join('xy'[:arity]) + ')':<16} {meaning}"
+            for name, (arity, meaning, _) in FUNCTIONS.items()),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=[_graph_options()], allow_abbrev=False)
+    p.add_argument("expression", metavar="FORMULA",
+                   help='such as "tanh(x1*w1 + x2*w2 + b)": numbers, variables, '
+                        "+ - * / ** @, and the functions below")
+    p.add_argument("variables", nargs=argparse.REMAINDER, metavar="--NAME VALUE",
+                   help="the value of each variable: a number (-3, 0.5) or a vector (1,2,3)")
+    p.set_defaults(run=graph, graph_parser=p)
     return parser
 
 
