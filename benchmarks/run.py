@@ -3,7 +3,7 @@
 
     python benchmarks/run.py                 # everything (a few minutes)
     python benchmarks/run.py --quick         # a smoke test: few rounds, smaller sizes
-    python benchmarks/run.py --only W1,W3    # some of W1, W2, W3, W4, W6, DEEP, PROFILE
+    python benchmarks/run.py --only W1,W3    # some of W1, W2, W3, W4, W6, DEEP, VIZ, PROFILE
     python benchmarks/run.py --profile       # also profile tinygrad_edu's W1, W2, W3 steps
     python benchmarks/run.py --threads 2     # BLAS with 2 threads (goal figures use 1)
     python benchmarks/run.py --no-torch      # as if PyTorch were not installed
@@ -18,6 +18,8 @@ Workloads (see benchmarks/README.md):
         it must stay flat
   DEEP  a 1,000,000-node chain backward with tinygrad_edu (in a child process): it must
         finish without RecursionError; its time and peak RSS
+  VIZ   tg.viz.to_dot on 10,000-op graphs (a chain and a wide tree), folded at the
+        default max_nodes and whole, and render of the folded one to SVG (Graphviz)
   PROFILE  cProfile of tinygrad_edu's W1, W2 and W3 steps: the top functions by own time
 
 PyTorch is optional: without it its columns are skipped, with a note.
@@ -28,6 +30,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import gc
+import inspect
 import json
 import linecache
 import os
@@ -35,6 +38,7 @@ import pstats
 import re
 import subprocess
 import sys
+import tempfile
 import time
 
 import harness as H
@@ -45,16 +49,16 @@ CONFIGS = {
     "full": {"w1_rounds": 21, "w1_steps": 20, "w2_rounds": 21, "w2_steps": 40,
              "w3_rounds": 21, "w3_steps": 200, "w4_ops": W.W4_OPS, "w4_rounds": 7,
              "w4_mem_reps": 3, "w6_steps": 2000, "w6_every": 100,
-             "deep_nodes": W.DEEP_NODES,
+             "deep_nodes": W.DEEP_NODES, "viz_ops": W.VIZ_OPS, "viz_rounds": 7,
              "profile_steps": {"W1": 100, "W2": 200, "W3": 1000}},
     "quick": {"w1_rounds": 5, "w1_steps": 3, "w2_rounds": 5, "w2_steps": 10,
               "w3_rounds": 5, "w3_steps": 20, "w4_ops": 10_000, "w4_rounds": 3,
               "w4_mem_reps": 2, "w6_steps": 200, "w6_every": 50,
-              "deep_nodes": 100_000,
+              "deep_nodes": 100_000, "viz_ops": W.VIZ_OPS, "viz_rounds": 3,
               "profile_steps": {"W1": 10, "W2": 50, "W3": 100}},
 }
-WORKLOADS = ("W1", "W2", "W3", "W4", "W6", "DEEP", "PROFILE")
-DEFAULT_WORKLOADS = ("W1", "W2", "W3", "W4", "W6", "DEEP")
+WORKLOADS = ("W1", "W2", "W3", "W4", "W6", "DEEP", "VIZ", "PROFILE")
+DEFAULT_WORKLOADS = ("W1", "W2", "W3", "W4", "W6", "DEEP", "VIZ")
 PROFILED = ("W1", "W2", "W3")  # the workloads PROFILE can profile
 
 # Display names, in table order. The keys are what the child processes are told.
@@ -376,8 +380,88 @@ def run_deep(cfg, with_torch: bool, threads: int) -> None:
 
 
 # ---------------------------------------------------------------------------------------
-# PROFILE
+# VIZ: drawing big graphs
 # ---------------------------------------------------------------------------------------
+
+VIZ_WHOLE = 20_000  # max_nodes above the op count: every op drawn
+
+
+def dot_counts(text: str) -> dict:
+    """Ops (`n...`), leaves and the output (`t...`), the fold (`hidden`) and edges in DOT text."""
+    return {"ops": len(re.findall(r"^\s*n\d+ \[", text, re.M)),
+            "tensors": len(re.findall(r"^\s*t\d+ \[", text, re.M)),
+            "folded": len(re.findall(r"^\s*hidden \[", text, re.M)),
+            "edges": len(re.findall(r"^\s*\S+ -> \S+", text, re.M))}
+
+
+def check_viz(tg, graphs: dict, n_ops: int, svg_dir: str | None) -> bool:
+    """Each graph has n_ops ops; the folded drawing has max_nodes of them and the fold, the
+    whole one all of them; dot turns the folded one into an SVG with one group per node."""
+    default = inspect.signature(tg.viz.draw_graph).parameters["max_nodes"].default
+    ok = True
+    for name, output in graphs.items():
+        found = W.count_ops(output)
+        folded = dot_counts(tg.viz.to_dot(output))
+        whole = dot_counts(tg.viz.to_dot(output, max_nodes=VIZ_WHOLE))
+        good = (found == n_ops and folded["ops"] == default and folded["folded"] == 1
+                and whole["ops"] == n_ops and whole["folded"] == 0)
+        svg_nodes = "-"
+        if svg_dir is not None:
+            path = tg.viz.render(output, os.path.join(svg_dir, f"{name}.svg"))
+            with open(path, encoding="utf-8") as file:
+                svg_nodes = file.read().count('class="node"')
+            good &= svg_nodes == folded["ops"] + folded["tensors"] + folded["folded"]
+        ok &= good
+        print(f"  check {name}: {found:,} ops; folded draws {folded['ops']:,} ops + "
+              f"{folded['tensors']:,} leaves/output + the fold, {folded['edges']:,} edges "
+              f"(SVG: {svg_nodes} node groups); whole draws {whole['ops']:,} ops + "
+              f"{whole['tensors']:,} leaves/output, {whole['edges']:,} edges: "
+              f"{'OK' if good else 'FAILED'}")
+    if not ok:
+        print("  VIZ ABORTED: a drawing does not hold the graph it should, so its timing "
+              "would mean nothing.")
+    return ok
+
+
+def run_viz(tg, cfg) -> None:
+    n_ops, rounds = cfg["viz_ops"], cfg["viz_rounds"]
+    print(f"\n== VIZ: tg.viz.to_dot on {n_ops:,}-op graphs (a chain, and a wide tree with "
+          f"{n_ops // 2:,} leaves), folded (default max_nodes) and whole "
+          f"(max_nodes={VIZ_WHOLE:,}); render of the folded one to SVG with Graphviz ==")
+    builders = {"chain": W.viz_chain, "wide": W.viz_wide}
+    graphs = {name: build(tg, n_ops) for name, build in builders.items()}
+    with tempfile.TemporaryDirectory() as svg_dir:
+        try:
+            tg.viz.render(graphs["chain"], os.path.join(svg_dir, "probe.svg"), max_nodes=2)
+        except RuntimeError as error:  # no Graphviz program: time the text only
+            print(f"  render skipped: {str(error).splitlines()[0]}")
+            svg_dir = None
+        if not check_viz(tg, graphs, n_ops, svg_dir):
+            return
+        steps = {}
+        for name, output in graphs.items():
+            steps[(name, "build")] = lambda build=builders[name]: build(tg, n_ops)
+            steps[(name, "to_dot")] = lambda output=output: tg.viz.to_dot(output)
+            steps[(name, "whole")] = lambda output=output: tg.viz.to_dot(
+                output, max_nodes=VIZ_WHOLE)
+            if svg_dir is not None:
+                steps[(name, "render")] = lambda output=output, name=name: tg.viz.render(
+                    output, os.path.join(svg_dir, f"{name}.svg"))
+        print(f"  {rounds} rounds x 1 run of each, order rotated each round; 'build' is the "
+              "forward pass that records the graph, for scale")
+        times = H.interleaved(steps, 1, rounds, progress="VIZ")
+    what = {"build": "build the graph (forward, for scale)",
+            "to_dot": "to_dot, default max_nodes (folded)",
+            "whole": f"to_dot, max_nodes={VIZ_WHOLE:,} (every op)",
+            "render": "render to SVG, default max_nodes"}
+    rows = []
+    for (name, kind), t in times.items():
+        med = H.median(t)
+        rows.append([f"{name}: {what[kind]}", H.fmt_time(med), H.fmt_time(med / n_ops),
+                     ratio(med, H.median(times[(name, "build")])), H.spread(t)])
+    print(H.table(["graph: what", "median", "per op", "vs build", "notes"], rows))
+    print("  per op = median / the graph's op count (not the number drawn); render includes "
+          "draw_graph, running dot and writing the file")
 
 
 def qualified_name(path: str, line: int, func: str) -> str:
@@ -614,6 +698,8 @@ def main(argv=None) -> None:
         run_w6(cfg, with_torch, args.threads)
     if "DEEP" in args.workloads:
         run_deep(cfg, with_torch, args.threads)
+    if "VIZ" in args.workloads:
+        run_viz(tg, cfg)
     if "PROFILE" in args.workloads:
         profiled = [w for w in PROFILED if w in args.workloads] or list(PROFILED)
         for workload in profiled:

@@ -248,6 +248,52 @@ def deep_build_torch(torch, n_nodes: int):
 
 
 # ---------------------------------------------------------------------------------------
+# VIZ: graphs of 10,000 ops to draw (tinygrad_edu only: drawing is not a race between
+# backends). Two shapes, float64 scalars:
+#
+#   chain  h = h * 1.0001, 10,000 times, from one leaf h0: deep and narrow
+#   wide   5,000 leaves x_i, each times a constant (5,000 Muls), added up pairwise in a
+#          balanced tree (4,999 Adds), then tanh: 10,000 ops, 13 levels deep, one leaf
+#          per product as in a scalar network where every weight is its own tensor
+# ---------------------------------------------------------------------------------------
+
+VIZ_OPS = 10_000
+VIZ_FACTOR = 1.0001
+
+
+def viz_chain(tg, n_ops: int = VIZ_OPS):
+    h = tg.Tensor(0.5, dtype=np.float64, requires_grad=True, name="h0")
+    for _ in range(n_ops):
+        h = h * VIZ_FACTOR
+    return h
+
+
+def viz_wide(tg, n_ops: int = VIZ_OPS):
+    if n_ops < 4 or n_ops % 2:
+        raise ValueError(f"viz_wide: n_ops must be an even number >= 4, got {n_ops}")
+    terms = [tg.Tensor(0.5, dtype=np.float64, requires_grad=True, name=f"x{i}") * (i % 7 + 1.0)
+             for i in range(n_ops // 2)]
+    while len(terms) > 1:  # one level of the tree: neighbours added, an odd one carried up
+        carried = terms[-1:] if len(terms) % 2 else []
+        terms = [terms[i] + terms[i + 1] for i in range(0, len(terms) - 1, 2)] + carried
+    return terms[0].tanh()
+
+
+def count_ops(output) -> int:
+    """The ops below `output`, counted by an explicit stack (the check before timing)."""
+    seen = set()
+    stack = [output.grad_fn]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        stack.extend(x.grad_fn for x in node.inputs
+                     if getattr(x, "grad_fn", None) is not None)
+    return len(seen)
+
+
+# ---------------------------------------------------------------------------------------
 # Training steps: W1 (MLP 784-256-256-10, cross-entropy) and W3 (MLP 2-16-16-1 on moons,
 # BCE with logits).
 #

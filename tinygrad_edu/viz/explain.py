@@ -64,6 +64,13 @@ _DERIVATIVES = {
 }
 
 
+# Ops whose result's element i depends only on element i of each input: for them, the
+# backward of an upstream of ones is exactly the local derivative d(result_i)/d(input_i).
+_ELEMENTWISE = {"Add", "Sub", "Mul", "Div", "Pow", "Neg", "Exp", "Log", "Sqrt", "Sin", "Cos",
+                "Tanh", "Sigmoid", "Relu", "LeakyRelu", "Softplus", "Abs", "Maximum",
+                "Minimum", "Erf", "Clip", "Cast", "Where"}
+
+
 class BackwardTable:
     """The rows of `explain_backward`: print it, or let Jupyter show it as a table.
 
@@ -198,6 +205,8 @@ def explain_backward(output: Tensor, gradient=None, show: bool | None = None) ->
                 upstream = node_grads.get(id(node))
                 if upstream is None:
                     continue  # no gradient reaches it
+                if node.saved is None:  # what the engine checks too
+                    raise RuntimeError("freed")
                 grads = type(node).backward(node, Tensor(upstream))
                 grads = grads if isinstance(grads, tuple) else (grads,)
                 ones = None
@@ -210,7 +219,8 @@ def explain_backward(output: Tensor, gradient=None, show: bool | None = None) ->
                     # the local derivative's value, for small elementwise steps:
                     # backward with an upstream of ones gives d(result)/d(input) itself
                     local = None
-                    if upstream.size <= SMALL and g.shape == upstream.shape:
+                    if (node.name in _ELEMENTWISE and upstream.size <= SMALL
+                            and g.shape == upstream.shape):
                         if ones is None:
                             ones = type(node).backward(node, Tensor(np.ones_like(upstream)))
                             ones = ones if isinstance(ones, tuple) else (ones,)
@@ -234,7 +244,7 @@ def explain_backward(output: Tensor, gradient=None, show: bool | None = None) ->
                                    "gathered": store[key]},
                     })
     except RuntimeError as error:
-        if "freed" not in str(error) and "second time" not in str(error):
+        if "freed" not in str(error):
             raise
         raise RuntimeError("explain_backward: backward() has already run on this graph and "
                            "freed what its ops saved. Call explain_backward(output) before "

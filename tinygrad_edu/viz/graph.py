@@ -136,10 +136,11 @@ class _ModuleNames:
         return self.call_names[key]
 
     def parameter_name(self, call, tensor) -> str | None:
-        for attribute, value in call.module._attributes():
+        """The tensor's dotted name inside the called module (`weight`, `inner.weight`)."""
+        for name, value in call.module._state_items():
             if value is tensor:
                 prefix = self.call_name(call)
-                return f"{prefix}.{attribute}" if prefix else attribute
+                return f"{prefix}.{name}" if prefix else name
         return None
 
 
@@ -214,14 +215,29 @@ def draw_graph(output: Tensor, show_values: bool = False, show_grads: bool = Fal
                 key = id(x.grad_fn) if x.grad_fn is not None else id(x)
                 uses[key] = uses.get(key, 0) + 1
 
+    # each leaf's first module call, and each result's value (held by the ops that use it)
+    first_call: dict[int, object] = {}
+    values: dict[int, np.ndarray] = {}
+    used_leaves: set[int] = set()  # the leaves a drawn op uses (only those are drawn)
+    for node in nodes:
+        for x in node.inputs:
+            if isinstance(x, Tensor):
+                if x.grad_fn is not None:
+                    values.setdefault(id(x.grad_fn), x.data)
+                elif x.requires_grad:
+                    used_leaves.add(id(x))
+                    if node.module_call is not None:
+                        first_call.setdefault(id(x), node.module_call)
+    if output.grad_fn is not None:
+        values[id(output.grad_fn)] = output.data
+    folded_leaves = [t for t in leaves if id(t) not in used_leaves]
+    leaves = [t for t in leaves if id(t) in used_leaves]
+
     def owner(t: Tensor):
         """(name, module call) of a parameter, from the call of the module that owns it."""
-        for node in nodes:
-            if node.module_call is not None and any(x is t for x in node.inputs):
-                name = module_names.parameter_name(node.module_call, t)
-                if name:
-                    return name, node.module_call
-        return None, None
+        call = first_call.get(id(t))
+        name = module_names.parameter_name(call, t) if call is not None else None
+        return (name, call) if name else (None, None)
 
     def lines_for(shape, dtype, value, grad, has_grad_slot: bool) -> list[str]:
         lines = []
@@ -273,27 +289,31 @@ def draw_graph(output: Tensor, show_values: bool = False, show_grads: bool = Fal
         grad = t.grad.data if t.grad is not None else None
         name, call = owner(t)  # a parameter is drawn inside its module's box
         name = given_names.get(id(t)) or name or t.name or "tensor"
-        label = "\n".join([name] + lines_for(t.shape, t.dtype, t.data, grad, True))
-        add_node(body_for(call), f"t{id(t)}", label, shape="ellipse", style="filled",
-                 fillcolor=fill(grad, t.data, LEAF_COLOR))
+        label_lines = [name] + lines_for(t.shape, t.dtype, t.data, grad, True)
+        if uses.get(id(t), 0) > 1:
+            label_lines.append(f"used {uses[id(t)]} times: gradients add")
+        add_node(body_for(call), f"t{id(t)}", "\n".join(label_lines), shape="ellipse",
+                 style="filled", fillcolor=fill(grad, t.data, LEAF_COLOR))
     untraced = False
     for node in nodes:
-        value = node.value
+        value = node.value if node.value is not None else values.get(id(node))
         label_lines = [node.name]
-        if value is not None:
-            label_lines += lines_for(value.shape, value.dtype, value, node.grad_value, True)
-        else:
+        if value is not None:  # (an untraced result's gradient is gone after backward)
+            label_lines += lines_for(value.shape, value.dtype, value, node.grad_value,
+                                     node.grad_value is not None or not backward_ran)
+        if node.grad_value is None and node.value is None:
             untraced = True
         if uses.get(id(node), 0) > 1:
             label_lines.append(f"used {uses[id(node)]} times: gradients add")
         add_node(body_for(node.module_call), f"n{id(node)}", "\n".join(label_lines),
                  shape="box", style="filled,rounded",
                  fillcolor=fill(node.grad_value, value, "#fdd0a2"))
-    if untraced and (show_values or show_grads):
-        dot.attr(label="values and gradients of intermediate results are shown for graphs "
-                       "built inside tg.viz.trace()", fontname="Helvetica", fontsize="10")
+    if untraced and show_grads and backward_ran:
+        dot.attr(label="gradients of intermediate results are kept for graphs built inside "
+                       "tg.viz.trace()", fontname="Helvetica", fontsize="10")
     if hidden:
-        add_node(dot, "hidden", f"... {len(hidden)} more ops, not drawn\n"
+        more = f" and {len(folded_leaves)} leaves" if folded_leaves else ""
+        add_node(dot, "hidden", f"... {len(hidden)} more ops{more}, not drawn\n"
                  f"(draw_graph max_nodes={max_nodes})", shape="note")
 
     # the output tensor
@@ -329,8 +349,10 @@ def draw_graph(output: Tensor, show_values: bool = False, show_grads: bool = Fal
     for node in hidden:
         for x in node.inputs:
             if isinstance(x, Tensor) and x.requires_grad:
-                source = (f"n{id(x.grad_fn)}" if id(x.grad_fn) in drawn else None) \
-                    if x.grad_fn is not None else f"t{id(x)}"
+                if x.grad_fn is not None:
+                    source = f"n{id(x.grad_fn)}" if id(x.grad_fn) in drawn else None
+                else:
+                    source = f"t{id(x)}" if id(x) in used_leaves else None
                 if source is not None and source not in hidden_edges:
                     hidden_edges.add(source)
                     dot.edge(source, "hidden", style="dashed")
