@@ -23,6 +23,7 @@ import itertools
 import os
 import threading
 import traceback
+import warnings
 
 import numpy as np
 
@@ -89,6 +90,29 @@ def enable_grad() -> _SetGradMode:
 
 
 _anomaly_enabled = False  # global, as in PyTorch: NaN hunting is a whole-program switch
+
+
+# ---------------------------------------------------------------------------------------
+# Learner warnings: the two mistakes everyone makes once.
+# ---------------------------------------------------------------------------------------
+
+
+class LearnerWarning(UserWarning):
+    """A warning about a common mistake (gradients that accumulate, a non-leaf's .grad)."""
+
+
+# Each warning is given once per program; set an entry to False to turn it off for good,
+# e.g. `tg.autograd.learner_warnings["accumulate"] = False` when accumulating on purpose.
+learner_warnings = {"accumulate": True, "non_leaf_grad": True}
+_warned: set[str] = set()
+
+
+def warn_once(kind: str, message: str, stacklevel: int = 3) -> None:
+    """Warn about `kind` the first time only (`stacklevel` points at the user's line)."""
+    if learner_warnings.get(kind) and kind not in _warned:
+        _warned.add(kind)
+        warnings.warn(message + f" (tg.autograd.learner_warnings[{kind!r}] = False turns this "
+                      "warning off)", LearnerWarning, stacklevel=stacklevel)
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -457,7 +481,7 @@ def run_backward(root, gradient, retain_graph: bool, create_graph: bool, inputs=
                     found[id(wanted_nodes[node])] = grad_output
             elif node.retained is not None and (retained := node.retained()) is not None:
                 keep = grad_output if create_graph else grad_output.detach()
-                retained.grad = keep if retained.grad is None else retained.grad + keep
+                retained._grad = keep if retained._grad is None else retained._grad + keep
 
             # the chain rule, one step: dL/d(input) from dL/d(output)
             if _anomaly_enabled:
@@ -510,7 +534,16 @@ def run_backward(root, gradient, retain_graph: bool, create_graph: bool, inputs=
                 g = _run_hooks(leaf._hooks, g)
             if not create_graph and g.requires_grad:  # (computed under no_grad: already is)
                 g = g.detach()
-            leaf.grad = g if leaf.grad is None else leaf.grad + g
+            if leaf._grad is None:
+                leaf._grad = g
+            else:
+                warn_once("accumulate",
+                          "backward() added to a .grad that already held a gradient: "
+                          "gradients accumulate, so this is now the sum over both backward "
+                          "calls. Clear them between steps with optimizer.zero_grad() (or "
+                          "model.zero_grad(), or x.grad = None) unless you mean to add up",
+                          stacklevel=5)  # the user's .backward() line
+                leaf._grad = leaf._grad + g
     return None
 
 

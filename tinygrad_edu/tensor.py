@@ -72,7 +72,7 @@ class Tensor:
     # Defaults for every tensor; an op's output sets only what differs (see _make).
     requires_grad = False
     grad_fn = None   # the Function node that computed this tensor (None: a leaf)
-    grad = None      # d(whatever .backward() was called on)/d(this tensor), after backward
+    _grad = None     # d(whatever .backward() was called on)/d(this tensor): see `grad`
     name = None
     _hooks = None    # hooks on a leaf (a non-leaf's hooks live on its grad_fn)
 
@@ -112,6 +112,29 @@ class Tensor:
                 "convert it with .float() first")
         self.requires_grad = bool(requires_grad)
         return self
+
+    @property
+    def grad(self) -> Tensor | None:
+        """d(whatever `.backward()` was called on)/d(this tensor), once backward has run.
+
+        Kept for leaves. A non-leaf (a result of an op) keeps its gradient only after
+        `.retain_grad()`; reading it otherwise gives None and, once, a warning that says so
+        (as PyTorch does).
+        """
+        if self._grad is None and self.grad_fn is not None:
+            retained = self.grad_fn.retained
+            if retained is None or retained() is not self:
+                autograd.warn_once(
+                    "non_leaf_grad",
+                    f"reading .grad of a tensor computed by {self.grad_fn.name}: only leaves "
+                    "(tensors you created) keep their gradient, so this is None. Call "
+                    ".retain_grad() on it before backward() to keep it, or read the .grad of "
+                    "the leaves")
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: Tensor | None) -> None:
+        self._grad = value
 
     # --- plain values -----------------------------------------------------------------
 

@@ -317,7 +317,7 @@ def draw_graph(output: Tensor, show_values: bool = False, show_grads: bool = Fal
                  f"(draw_graph max_nodes={max_nodes})", shape="note")
 
     # the output tensor
-    out_grad = output.grad.data if output.grad is not None else None
+    out_grad = output._grad.data if output._grad is not None else None  # (no warning)
     out_lines = [output.name or "output"] + lines_for(
         output.shape, output.dtype, output.data, out_grad, output.is_leaf or out_grad is not None)
     dot.node(f"t{id(output)}", "\n".join(out_lines), shape="ellipse", style="filled",
