@@ -31,6 +31,7 @@ from .creation import (
     zeros,
     zeros_like,
 )
+from .derivatives import grad, hessian, jacobian, jvp, value_and_grad, vjp
 from .dtypes import get_default_dtype, set_default_dtype
 from .functions import (
     abs,
