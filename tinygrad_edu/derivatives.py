@@ -337,7 +337,7 @@ def hessian(f, x):
     differentiable (d^2f/dx_i dx_j = d^2f/dx_j dx_i, Schwarz's theorem).
 
     For a tuple/list x, f is called as f(*x) and the result is the tuple of blocks
-    H[a][b] = d^2 f / (dx[a] dx[b]), with shape x[a].shape + x[b].shape.
+    `H[a][b] = d^2 f / (dx[a] dx[b])`, with shape `x[a].shape + x[b].shape`.
     """
     leaves, forms, several = _inputs(x, "hessian")
     with _differentiating(leaves):
