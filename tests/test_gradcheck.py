@@ -454,3 +454,247 @@ def test_gradgradcheck_catches_a_wrong_second_derivative_of_a_right_first():
 def test_gradgradcheck_needs_a_single_output():
     with pytest.raises(ValueError, match="single Tensor"):
         tg.gradgradcheck(lambda a: (a, a), leaves(X))
+
+
+# ---------------------------------------------------------------------------------------
+# hints: the usual mistakes, named
+# ---------------------------------------------------------------------------------------
+
+
+class CubeHalf(Cube):
+    @staticmethod
+    def backward(ctx, grad_output):
+        (x,) = ctx.saved_tensors
+        return grad_output * 1.5 * x * x  # wrong: half of 3x^2
+
+
+class CubeTimesThree(Cube):
+    @staticmethod
+    def backward(ctx, grad_output):
+        (x,) = ctx.saved_tensors
+        return grad_output * 9 * x * x  # wrong: 3 * 3x^2
+
+
+class BroadcastAddAveraged(BroadcastAdd):
+    @staticmethod
+    def backward(ctx, grad_output):
+        return grad_output, grad_output.mean(axis=0)  # wrong: the copies are averaged
+
+
+class MatMulTransposedShape(MatMul):
+    @staticmethod
+    def backward(ctx, grad_output):
+        x, y = ctx.saved_tensors
+        return (grad_output @ y.T).T, x.T @ grad_output  # wrong, and of the wrong shape
+
+
+class Relu(tg.Function):
+    """y = max(x, 0); the wrong backward forgets the mask (slope 1 on both sides)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.maximum(x.data, 0)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        # dy/dx = 1 where x > 0, else 0
+        (x,) = ctx.saved_tensors
+        return grad_output * (x.data > 0)
+
+
+class ReluNoMask(Relu):
+    @staticmethod
+    def backward(ctx, grad_output):
+        return grad_output * 1.0  # wrong where x < 0
+
+
+class ReluValueAsSlope(Relu):
+    @staticmethod
+    def backward(ctx, grad_output):
+        (x,) = ctx.saved_tensors
+        return grad_output * x * (x.data > 0)  # wrong where x > 0: the value, not slope 1
+
+
+class SquareInPlace(tg.Function):
+    """y = (x + 1)^2, computed by adding 1 to x itself: the caller's x changes."""
+
+    @staticmethod
+    def forward(ctx, x):
+        x.data += 1.0  # wrong: changes the input
+        ctx.save_for_backward(x)
+        return x.data ** 2
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (x,) = ctx.saved_tensors  # already x + 1
+        return grad_output * 2 * x
+
+
+MIXED = np.linspace(-1.9, 2.1, 12).reshape(3, 4)  # both signs, none at the kink
+WIDE = RNG.uniform(0.5, 1.5, (3, 4))
+
+# (wrong f, inputs, a phrase its hint must hold)
+HINT_CASES = {
+    "times two": (CubeTimesTwo.apply, (X,), "2x the numeric one: is the gradient accumulated "
+                  "twice"),
+    "half": (CubeHalf.apply, (X,), "0.5x the numeric one: is a factor of 2 missing"),
+    "times three": (CubeTimesThree.apply, (X,), "is 3x the numeric one everywhere"),
+    "sign flipped": (SineSignFlipped.apply, (X,), "opposite sign"),
+    "zero": (ExpZeroGradient.apply, (X,), "the gradient is not propagated: did you return "
+             "None/zeros, detach, or use .data in forward?"),
+    "transposed": (MatMulTransposed.apply, SQUARE, "did you forget to transpose (use x.T / "
+                   "swap the matmul operands)?"),
+    "averaged broadcast": (BroadcastAddAveraged.apply, (WIDE, WIDE[0]),
+                           "3x as many elements as this input and the gradient is 1/3 of the "
+                           "right one: if the input is broadcast in forward, sum"),
+    "kink": (ReluNoMask.apply, (MIXED,), "matches where x > 0 but not where x < 0: check the "
+             "branch for the other side of the kink"),
+    "kink, other side": (ReluValueAsSlope.apply, (MIXED,), "matches where x < 0 but not where "
+                         "x > 0"),
+}
+
+
+@pytest.mark.parametrize("case", HINT_CASES)
+@pytest.mark.parametrize("method", METHODS)
+def test_each_mistake_gets_its_hint(case, method):
+    wrong, arrays, phrase = HINT_CASES[case]
+    report = tg.gradcheck(wrong, leaves(*arrays), method=method, verbose=False)
+    assert not report
+    failing = [item for item in report.inputs if not item.passed]
+    assert len(failing) == 1 and len(failing[0].hints) >= 1
+    assert phrase in failing[0].hints[0]
+    assert all(not item.hints for item in report.inputs if item.passed)
+    # shown in the text, under the failing input's table
+    lines = str(report).splitlines()
+    hint_line = lines.index(f"    hint: {failing[0].hints[0]}")
+    label = f"  input {failing[0].index} {failing[0].shape}: analytic and numeric"
+    assert lines[hint_line - 2 - len(failing[0].worst)].startswith(label)
+
+
+def test_one_mistake_gets_one_hint():
+    """Hints are exclusive: a sign error is not also called a kink or a factor."""
+    for case in ("times two", "sign flipped", "zero", "transposed", "kink"):
+        wrong, arrays, _ = HINT_CASES[case]
+        report = tg.gradcheck(wrong, leaves(*arrays), verbose=False)
+        assert sum(len(item.hints) for item in report.inputs) == 1, case
+
+
+def test_broadcast_factor_names_the_copies():
+    """Summed once per copy: k copies make k times the gradient; both hints are given."""
+
+    class BroadcastAddTwiceSummed(BroadcastAdd):
+        @staticmethod
+        def backward(ctx, grad_output):
+            x, y = ctx.inputs
+            return grad_output, tg.ops.unbroadcast(grad_output, y.shape) * 2
+
+    report = tg.gradcheck(BroadcastAddTwiceSummed.apply, leaves(X, X[0]), verbose=False)
+    hints = report.inputs[1].hints
+    assert "2x as many elements as this input and the gradient is 2x too large" in hints[0]
+    assert "2x the numeric one" in hints[1]
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_unsummed_broadcast_gets_the_unbroadcast_hint(method):
+    report = tg.gradcheck(BroadcastAddUnreduced.apply, leaves(X, X[0]), method=method,
+                          verbose=False)
+    assert report.error and len(report.hints) == 1
+    assert "sum the gradient over the broadcast axes: ops.unbroadcast" in report.hints[0]
+    assert "broadcast shape (2, 3), not the input's (3,)" in report.hints[0]
+    assert f"  hint: {report.hints[0]}" in str(report).splitlines()
+
+
+def test_a_gradient_of_the_transposed_shape_gets_the_transpose_hint():
+    x, y = RNG.uniform(-1, 1, (2, 3)), RNG.uniform(-1, 1, (3, 3))
+    report = tg.gradcheck(MatMulTransposedShape.apply, leaves(x, y), verbose=False)
+    assert not report and "shape (3, 2) for input 0" in report.error
+    assert report.hints == ["the gradient has the input's shape (2, 3) transposed: did you "
+                            "forget to transpose (use x.T / swap the matmul operands)?"]
+
+
+def test_other_shape_errors_get_a_plain_hint():
+
+    class SumWrongShape(tg.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x.data.sum(axis=1)
+
+        @staticmethod
+        def backward(ctx, grad_output):
+            return grad_output  # wrong: (2,) for an input of shape (2, 3)
+
+    report = tg.gradcheck(SumWrongShape.apply, leaves(X), verbose=False)
+    assert report.hints == ["return a gradient with exactly its input's shape (2, 3)"]
+
+
+def test_a_value_at_the_kink_itself_is_named():
+    """Numeric slope of max(x, 0) at 0 is 1/2, PyTorch's convention says 0: not a bug in
+    the backward, a test input on the kink."""
+    at_kink = np.array([-1.0, -0.5, 0.0, 0.5, 1.0])
+    report = tg.gradcheck(Relu.apply, leaves(at_kink), verbose=False)
+    assert not report
+    (hint,) = report.inputs[0].hints
+    assert hint.startswith("wrong only where this input is 0 (within eps)")
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_forward_that_changes_its_input_is_caught(method):
+    x = tg.Tensor(X.copy(), requires_grad=True)
+    report = tg.gradcheck(SquareInPlace.apply, [x], method=method, verbose=False)
+    assert not report
+    item = report.inputs[0]
+    assert item.hints[0].startswith("forward changed its input in place (x.data[...] = / +=): "
+                                    "compute on a copy")
+    # the numeric slopes are taken at the input as given: d/dx (x + 1)^2 = 2 (x + 1)
+    np.testing.assert_allclose(np.diag(item.numeric), 2 * (X.ravel() + 1), rtol=1e-6)
+    assert f"    hint: {item.hints[0]}" in str(report).splitlines()
+    np.testing.assert_array_equal(x.data, X)  # gradcheck worked on a copy
+
+
+def test_forward_that_changes_its_input_and_gets_it_wrong():
+    """Saved after the change, x is x + 1 twice over: the gradient is wrong too; the
+    mutation is the hint (a comparison of two broken Jacobians says little)."""
+
+    class SquareInPlaceTwice(SquareInPlace):
+        @staticmethod
+        def backward(ctx, grad_output):
+            (x,) = ctx.saved_tensors
+            return grad_output * 2 * (x + 1)
+
+    report = tg.gradcheck(SquareInPlaceTwice.apply, leaves(X), verbose=False)
+    item = report.inputs[0]
+    assert not item.passed and item.worst
+    assert len(item.hints) == 1 and item.hints[0].startswith("forward changed its input")
+
+
+RIGHT = {
+    "cube": (Cube.apply, (X,)),
+    "sine": (Sine.apply, (MIXED,)),
+    "broadcast add": (BroadcastAdd.apply, (WIDE, WIDE[0])),
+    "matmul": (MatMul.apply, SQUARE),
+    "relu": (Relu.apply, (MIXED,)),
+    "exp": (Exp.apply, (X,)),
+    "sum over an axis": (lambda t: t.sum(axis=1), (MIXED,)),
+    "log_softmax": (lambda t: t.log_softmax(axis=1), (MIXED,)),
+    "matmul, transposed": (lambda a, b: a @ b.T, SQUARE),
+}
+
+
+@pytest.mark.parametrize("case", RIGHT)
+@pytest.mark.parametrize("method", METHODS)
+def test_right_gradients_get_no_hint(case, method):
+    f, arrays = RIGHT[case]
+    report = tg.gradcheck(f, leaves(*arrays), method=method, verbose=False)
+    assert report, str(report)
+    assert not report.hints and all(not item.hints for item in report.inputs)
+    assert "hint" not in str(report)
+
+
+@pytest.mark.parametrize("case", RIGHT)
+def test_round_off_alone_gets_no_hint(case):
+    """With zero tolerance a right gradient fails on round-off alone; the thresholds must
+    not read that noise as a constant factor, a transpose or a kink."""
+    f, arrays = RIGHT[case]
+    report = tg.gradcheck(f, leaves(*arrays), atol=0.0, rtol=0.0, verbose=False)
+    assert all(not item.hints for item in report.inputs), str(report)

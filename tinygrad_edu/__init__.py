@@ -15,6 +15,7 @@ import numpy as _np  # noqa: E402
 
 from . import autograd, data, nn, ops, optim, viz
 from .autograd import Function, detect_anomaly, enable_grad, is_grad_enabled, no_grad
+from .check import check_graph
 from .creation import (
     arange,
     eye,

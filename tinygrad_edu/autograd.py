@@ -231,7 +231,7 @@ class Function:
     output_data = None             # the output array, if forward kept it (save_output)
     hooks = None                   # hooks registered on the output tensor
     retained = None                # weak reference to the output, if it called retain_grad()
-    created_at = None              # "file:line" of the user's code, in detect_anomaly mode
+    created_at = None              # "file:line" of the user's code (detect_anomaly, viz.trace)
     sequence = -1                  # creation order of recorded nodes: inputs come first
     module_call = None             # the Module call that made this op (for drawing graphs)
     value = None                   # the output array, kept inside tg.viz.trace()
@@ -334,6 +334,9 @@ class Function:
                 node.module_call = mode.module_call
             if mode.trace:
                 node.value = out
+                node.created_at = _user_frame()  # where the op was made, for tg.check_graph
+            if options:  # keyword settings (axis, shape, index): check_graph re-runs the op
+                node.options = options
             result = Tensor.__new__(Tensor)  # Tensor._make, inlined: it runs for every op
             result.data = out
             result.requires_grad = True

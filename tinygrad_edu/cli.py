@@ -380,6 +380,40 @@ def graph(args: argparse.Namespace) -> int:
     return 0
 
 
+def gradcheck(args: argparse.Namespace) -> int:
+    """Check the backward of an op you wrote, in a Python file, against finite differences.
+
+    Name the file and, after ::, the op: a tg.Function subclass (checked through its
+    apply) or a plain function of Tensors:
+
+        tinygrad-edu gradcheck examples/exercises/sigmoid.py::Sigmoid
+        tinygrad-edu gradcheck my_ops.py::MatMul --shapes 2x3,3x4 3x3,3x3
+
+    Each case (random float64 inputs of given shapes) is checked by tg.gradcheck twice,
+    with central differences and with np.gradient. The file may declare its cases as
+    SHAPES = [((3,),), ((2, 3), (3,))], one tuple of input shapes per case, and
+    INPUTS = make(rng, shapes) -> list of arrays for inputs with a domain (log needs
+    x > 0); --shapes replaces SHAPES. Exit status: 0 when every check passes, 1 when one
+    fails, 2 when the check cannot run (no such file or name, a file that raises).
+    """
+    from tinygrad_edu.grader import GraderError, run
+
+    try:
+        return run(args.target, shapes=args.shapes, seed=args.seed)
+    except GraderError as problem:
+        print(f"tinygrad-edu gradcheck: {problem}", file=sys.stderr)
+        return 2
+
+
+def _shapes_case(text: str) -> tuple:
+    from tinygrad_edu.grader import parse_case
+
+    try:
+        return parse_case(text)
+    except ValueError as problem:
+        raise argparse.ArgumentTypeError(str(problem)) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     from tinygrad_edu import __version__
     from tinygrad_edu.training import ACTIVATIONS, DATASETS, OPTIMIZERS
@@ -440,6 +474,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("variables", nargs=argparse.REMAINDER, metavar="--NAME VALUE",
                    help="the value of each variable: a number (-3, 0.5) or a vector (1,2,3)")
     p.set_defaults(run=graph, graph_parser=p)
+
+    p = commands.add_parser(
+        "gradcheck", help="check the backward of an op you wrote (FILE.py::NAME)",
+        description=inspect.cleandoc(gradcheck.__doc__),
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("target", metavar="FILE.py::NAME",
+                   help="the file and the tg.Function subclass (or function) in it")
+    p.add_argument("--shapes", nargs="+", type=_shapes_case, metavar="CASE",
+                   help="the cases to check instead of the file's SHAPES: each CASE is the "
+                        "input shapes separated by commas, sizes by x, such as 3x4,4 "
+                        "(and () for a scalar)")
+    p.add_argument("--seed", type=int, default=0,
+                   help="seed of the random inputs (default: 0)")
+    p.set_defaults(run=gradcheck)
     return parser
 
 

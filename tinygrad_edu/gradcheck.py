@@ -12,10 +12,17 @@ Both run in float64: with float32's 7 digits, f(x + eps) - f(x - eps) for eps = 
 cancels almost every digit, and what is left is round-off, not the derivative.
 
 An element passes when |analytic - numeric| <= atol + rtol * |numeric|.
+
+When an input fails, the two Jacobians are compared as a whole to name the usual
+mistake (see `_hints`): the analytic one a constant times the numeric one (2x: added
+twice; -1x: a sign), zero, transposed, right on one side of a kink only, a gradient
+of the wrong shape (a broadcast not summed), or a forward that changed its input.
 """
 
 from __future__ import annotations
 
+import ast
+import re
 import warnings
 from dataclasses import dataclass, field
 
@@ -42,6 +49,7 @@ class InputReport:
     passed: bool
     worst: list = field(default_factory=list)  # (out idx, in idx, analytic, numeric, abs, rel)
     name: str | None = None
+    hints: list = field(default_factory=list)  # the likely mistake, in words (see _hints)
 
 
 @dataclass
@@ -55,6 +63,7 @@ class GradcheckReport:
     rtol: float
     inputs: list = field(default_factory=list)
     error: str | None = None  # an exception raised while computing gradients
+    hints: list = field(default_factory=list)  # what the error probably means
 
     def __bool__(self) -> bool:
         return self.passed
@@ -65,21 +74,30 @@ class GradcheckReport:
                  f"atol={self.atol:g}, rtol={self.rtol:g})"]
         if self.error:
             lines.append(f"  error while computing gradients: {self.error}")
+            lines += [f"  hint: {hint}" for hint in self.hints]
         for item in self.inputs:
-            label = f"input {item.index}" + (f" '{item.name}'" if item.name else "")
-            if item.passed:
-                lines.append(f"  {label} {item.shape}: ok")
-                continue
-            failed = int((np.abs(item.analytic - item.numeric)
-                          > self.atol + self.rtol * np.abs(item.numeric)).sum())
-            lines.append(f"  {label} {item.shape}: analytic and numeric gradients differ in "
-                         f"{failed} of {item.numeric.size} Jacobian entries; the worst:")
-            lines.append(f"    {'output':>10} {'input':>14} {'analytic':>14} {'numeric':>14} "
-                         f"{'abs err':>10} {'rel err':>10}")
-            for out_idx, in_idx, a, n, abs_err, rel_err in item.worst:
-                lines.append(f"    {str(out_idx):>10} {str(in_idx):>14} {a:>14.6g} {n:>14.6g} "
-                             f"{abs_err:>10.3g} {rel_err:>10.3g}")
+            lines += self.input_lines(item)
         return "\n".join(lines)
+
+    def input_lines(self, item: InputReport, indent: str = "  ") -> list[str]:
+        """The lines about one input: "ok", or the worst elements and the hints."""
+        label = f"input {item.index}" + (f" '{item.name}'" if item.name else "")
+        if item.passed:
+            return [f"{indent}{label} {item.shape}: ok"]
+        failed = int((np.abs(item.analytic - item.numeric)
+                      > self.atol + self.rtol * np.abs(item.numeric)).sum())
+        if not failed:  # failed for another reason: forward changed the input
+            lines = [f"{indent}{label} {item.shape}: the gradients agree, but see the hint"]
+        else:
+            lines = [f"{indent}{label} {item.shape}: analytic and numeric gradients differ in "
+                     f"{failed} of {item.numeric.size} Jacobian entries; the worst:",
+                     f"{indent}  {'output':>10} {'input':>14} {'analytic':>14} {'numeric':>14} "
+                     f"{'abs err':>10} {'rel err':>10}"]
+        for out_idx, in_idx, a, n, abs_err, rel_err in item.worst:
+            lines.append(f"{indent}  {str(out_idx):>10} {str(in_idx):>14} {a:>14.6g} {n:>14.6g} "
+                         f"{abs_err:>10.3g} {rel_err:>10.3g}")
+        lines += [f"{indent}  hint: {hint}" for hint in item.hints]
+        return lines
 
     __repr__ = __str__
 
@@ -150,27 +168,36 @@ def _analytic_jacobians(outs, args, checked) -> list[np.ndarray]:
     return jacobians
 
 
-def _numeric_jacobian(f, args, i, eps, method) -> np.ndarray:
-    """Column j: how every output moves when element j of input i is nudged."""
-    x = args[i].data  # a float64 copy made by _prepare_inputs: safe to nudge in place
-    base = _flat_outputs(f, args)
-    jacobian = np.zeros((base.size, x.size))
-    flat = x.reshape(-1)
-    for j in range(x.size):
-        original = flat[j]
+def _numeric_jacobian(f, args, i, eps, method, restore=()) -> np.ndarray:
+    """Column j: how every output moves when element j of input i is nudged.
+
+    `restore` holds (tensor, original array) pairs to put back before every call of f:
+    needed only when f changes its inputs in place, which would otherwise move the
+    point the derivative is taken at.
+    """
+
+    def outputs_at(j, value):
+        for tensor, original in restore:
+            tensor.data = original.copy()
+        if j is not None:
+            args[i].data.reshape(-1)[j] = value  # a float64 copy (see _prepare_inputs)
+        return _flat_outputs(f, args)
+
+    for tensor, original in restore:
+        tensor.data = original.copy()
+    start = args[i].data.ravel().copy()
+    base = outputs_at(None, None)
+    jacobian = np.zeros((base.size, start.size))
+    for j, original in enumerate(start):
         if method == "central":
-            flat[j] = original + eps
-            plus = _flat_outputs(f, args)
-            flat[j] = original - eps
-            minus = _flat_outputs(f, args)
+            plus = outputs_at(j, original + eps)
+            minus = outputs_at(j, original - eps)
             jacobian[:, j] = (plus - minus) / (2 * eps)
         else:
-            samples = []
-            for k in (-2, -1, 0, 1, 2):
-                flat[j] = original + k * eps
-                samples.append(base if k == 0 else _flat_outputs(f, args))
+            samples = [base if k == 0 else outputs_at(j, original + k * eps)
+                       for k in (-2, -1, 0, 1, 2)]
             jacobian[:, j] = np.gradient(np.stack(samples), eps, axis=0)[2]
-        flat[j] = original
+        args[i].data.reshape(-1)[j] = original
     return jacobian
 
 
@@ -187,6 +214,168 @@ def _worst(analytic, numeric, failed, in_shape, out_count, limit=5) -> list:
         rows.append((out_idx, tuple(int(v) for v in in_idx), float(analytic[r, c]),
                      float(numeric[r, c]), float(abs_err[r, c]), float(rel_err[r, c])))
     return rows
+
+
+# ---------------------------------------------------------------------------------------
+# Hints: the usual mistakes, read off the two Jacobians
+# ---------------------------------------------------------------------------------------
+
+# A is "c times N" when the least-squares c leaves a residual below this fraction of |A|.
+# Finite differences in float64 agree with a right gradient to about 1e-8, so a constant
+# factor shows a residual far below 1e-3, and any other mistake one far above it.
+SCALE_RESIDUAL = 1e-3
+# c is read as a simple number (2, 1/2, -1, k) when within this relative distance of it.
+SCALE_MATCH = 1e-3
+
+HINT_TWICE = ("the analytic gradient is 2x the numeric one: is the gradient accumulated "
+              "twice (added on two paths, or += where = was meant), or a factor of 2 added "
+              "(a missing 1/2)?")
+HINT_HALF = ("the analytic gradient is 0.5x the numeric one: is a factor of 2 missing "
+             "(d/dx x^2 = 2x), or only one of two contributions added (an input used twice)?")
+HINT_SIGN = ("the analytic gradient is the numeric one with the opposite sign: is a minus "
+             "sign missing or extra (d/dx cos x = -sin x, d/dy (x - y) = -1, "
+             "d/dx 1/x = -1/x^2)?")
+HINT_ZERO = ("the analytic gradient is zero everywhere but the numeric one is not: the "
+             "gradient is not propagated: did you return None/zeros, detach, or use .data "
+             "in forward?")
+HINT_TRANSPOSE = ("the analytic gradient is the numeric one transposed: did you forget to "
+                  "transpose (use x.T / swap the matmul operands)?")
+HINT_MUTATED = ("forward changed its input in place (x.data[...] = / +=): compute on a copy "
+                "(y = x.data * 2, or x.data.copy()); the saved input and the caller's "
+                "tensor are both wrong after it")
+HINT_UNBROADCAST = "sum the gradient over the broadcast axes: ops.unbroadcast(grad, x.shape)"
+
+
+def _near(value: float, target: float) -> bool:
+    return abs(value - target) <= SCALE_MATCH * abs(target)
+
+
+def _scale_hints(c: float, out_size: int, in_size: int) -> list[str]:
+    """Hints for A = c N, c a constant other than 1."""
+    if _near(c, -1.0):
+        return [HINT_SIGN]
+    hints = _broadcast_hints(c, out_size, in_size)
+    if _near(c, 2.0):
+        hints.append(HINT_TWICE)
+    elif _near(c, 0.5):
+        hints.append(HINT_HALF)
+    elif c < 0:
+        hints.append(f"the analytic gradient is {c:.4g}x the numeric one: the sign is flipped "
+                     "and the size is off by a constant factor")
+    else:
+        hints.append(f"the analytic gradient is {c:.4g}x the numeric one everywhere: a "
+                     "constant factor in the derivative is wrong")
+    return hints
+
+
+def _broadcast_hints(c: float, out_size: int, in_size: int) -> list[str]:
+    """A = k N or N / k where the output has k times the input's elements: a broadcast
+    input whose k copies' gradients were scaled by k, or averaged instead of summed."""
+    copies = out_size // in_size if in_size and out_size % in_size == 0 else 0
+    if copies >= 2 and _near(c, copies):
+        return [f"the output has {copies}x as many elements as this input and the gradient "
+                f"is {copies}x too large: if the input is broadcast in forward, sum the "
+                "gradient over the broadcast axes once (ops.unbroadcast), not times the "
+                "number of copies"]
+    if copies >= 2 and _near(c, 1 / copies):
+        return [f"the output has {copies}x as many elements as this input and the gradient "
+                f"is 1/{copies} of the right one: if the input is broadcast in forward, sum "
+                "the gradient over the broadcast axes (ops.unbroadcast) rather than "
+                "averaging it, or taking one copy"]
+    return []
+
+
+def _kink_hint(right_columns: np.ndarray, wrong_columns: np.ndarray, x: np.ndarray,
+               eps: float) -> str | None:
+    """A gradient right on one side of a point and wrong on the other: a kink's branch.
+
+    right_columns: input elements whose gradient passed; wrong_columns: those clearly off
+    (by more than round-off). The input elements are sorted by value; the hint is given
+    when every element is one or the other and the wrong ones are exactly those below
+    (or above) some point, with at least two on each side.
+    """
+    if x.size < 4 or not wrong_columns.any() or not np.all(right_columns | wrong_columns):
+        return None
+    if np.all(np.abs(x[wrong_columns]) <= eps):
+        return ("wrong only where this input is 0 (within eps): at a kink finite differences "
+                "give the average of the two one-sided slopes; keep test inputs off the "
+                "kink, or check which side your backward gives the point itself")
+    order = np.argsort(x, kind="stable")
+    wrong_sorted, values = wrong_columns[order], x[order]
+    m = int(wrong_sorted.sum())
+    if m < 2 or x.size - m < 2:
+        return None
+    if wrong_sorted[:m].all():  # wrong below, right above
+        low, high, right, wrong = values[m - 1], values[m], ">", "<"
+    elif wrong_sorted[-m:].all():  # right below, wrong above
+        low, high, right, wrong = values[-m - 1], values[-m], "<", ">"
+    else:
+        return None
+    if low == high:
+        return None
+    point = "0" if low <= 0 <= high else f"{(low + high) / 2:.3g}"
+    return (f"matches where x {right} {point} but not where x {wrong} {point}: check the "
+            "branch for the other side of the kink (x is this input; check that side's "
+            "derivative, and the mask or condition that selects it)")
+
+
+def _hints(analytic: np.ndarray, numeric: np.ndarray, ok: np.ndarray, x: np.ndarray,
+           eps: float, atol: float, rtol: float) -> list[str]:
+    """Name the likely mistake behind a failing input from its two Jacobians.
+
+    analytic and numeric are (output elements, input elements); ok marks the entries that
+    agree; x is the input's value. Tried in order, the first rule that fits wins:
+    zero, a constant factor (least squares), a transpose (square 2-D inputs), a kink.
+    """
+    a_norm, n_norm = np.linalg.norm(analytic), np.linalg.norm(numeric)
+    if ok.all() or not np.isfinite(a_norm) or not np.isfinite(n_norm):
+        return []
+    out_size, in_size = numeric.shape
+    if a_norm <= 1e-9 * n_norm and np.abs(numeric).max() > atol:
+        return [HINT_ZERO]
+    if n_norm <= 1e-9 * a_norm and np.abs(analytic).max() > atol:
+        return ["the output does not depend on this input (its numeric gradient is 0), yet "
+                "backward returns a gradient for it: is a gradient sent to the wrong input, "
+                "or the inputs' gradients returned in the wrong order?"]
+    if n_norm > 0:
+        c = float(np.vdot(analytic, numeric) / n_norm ** 2)  # least squares: A ~ c N
+        residual = np.linalg.norm(analytic - c * numeric)
+        if residual <= SCALE_RESIDUAL * a_norm and not _near(c, 1.0):
+            return _scale_hints(c, out_size, in_size)
+    if x.ndim == 2 and x.shape[0] == x.shape[1] > 1:
+        n = x.shape[0]
+        transposed = analytic.reshape(out_size, n, n).transpose(0, 2, 1).reshape(out_size, -1)
+        if np.all(np.abs(transposed - numeric) <= atol + rtol * np.abs(numeric)):
+            return [HINT_TRANSPOSE]
+    # "clearly wrong": off by more than round-off, whatever the tolerances asked for
+    scale = np.abs(numeric).max()
+    clearly = (np.abs(analytic - numeric)
+               > max(atol, 1e-6 * scale) + max(rtol, 1e-4) * np.abs(numeric))
+    kink = _kink_hint(ok.all(axis=0), clearly.any(axis=0), x.ravel(), eps)
+    return [kink] if kink else []
+
+
+_SHAPE_ERROR = re.compile(r"returned a gradient of shape (\([^)]*\)) for input (\d+), "
+                          r"which has shape (\([^)]*\))")
+
+
+def _error_hints(message: str) -> list[str]:
+    """Hints for the engine's error about a gradient of the wrong shape."""
+    found = _SHAPE_ERROR.search(message)
+    if not found:
+        return []
+    got, want = ast.literal_eval(found.group(1)), ast.literal_eval(found.group(3))
+    if len(got) == len(want) == 2 and got == want[::-1]:
+        return [f"the gradient has the input's shape {want} transposed: did you forget to "
+                "transpose (use x.T / swap the matmul operands)?"]
+    try:
+        broadcast = np.broadcast_shapes(want, got) == got
+    except ValueError:
+        broadcast = False
+    if broadcast:
+        return [f"the gradient for the op's input {found.group(2)} has the broadcast shape "
+                f"{got}, not the input's {want}: " + HINT_UNBROADCAST]
+    return [f"return a gradient with exactly its input's shape {want}"]
 
 
 def gradcheck(f, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,
@@ -210,23 +399,35 @@ def gradcheck(f, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e
         raise ValueError(f"gradcheck: method must be one of {METHODS}, got {method!r}")
     args, checked = _prepare_inputs(inputs)
     report = GradcheckReport(True, method, eps, atol, rtol)
+    originals = [(args[i], args[i].data.copy()) for i in checked]
     outs = _outputs_as_list(f(*args))  # a function returning no Tensor is misuse: raise
+    mutated = {i for i, (leaf, original) in zip(checked, originals)
+               if not (leaf.data.shape == original.shape
+                       and np.array_equal(leaf.data, original, equal_nan=True))}
     try:
         analytic = _analytic_jacobians(outs, args, checked)
     except (RuntimeError, ValueError, TypeError, NotImplementedError) as error:
         report.passed = False
         report.error = f"{type(error).__name__}: {error}"
+        report.hints = _error_hints(report.error)
         analytic = None
     if analytic is not None:
+        # f changed an input: measure the numeric slopes at the inputs as they were given
+        restore = originals if mutated else ()
         for j, i in enumerate(checked):
-            numeric = _numeric_jacobian(f, args, i, eps, method)
+            numeric = _numeric_jacobian(f, args, i, eps, method, restore)
             ok = np.abs(analytic[j] - numeric) <= atol + rtol * np.abs(numeric)
-            passed = bool(ok.all())
+            passed = bool(ok.all()) and i not in mutated
             item = InputReport(i, args[i].shape, analytic[j], numeric, passed,
                                name=args[i].name)
-            if not passed:
+            if i in mutated:
+                item.hints.append(HINT_MUTATED)
+            if not ok.all():
                 item.worst = _worst(analytic[j], numeric, ~ok, args[i].shape, numeric.shape[0])
-                report.passed = False
+                if i not in mutated:  # (after a mutation the comparison says little)
+                    item.hints += _hints(analytic[j], numeric, ok, args[i].data, eps, atol,
+                                         rtol)
+            report.passed = report.passed and passed
             report.inputs.append(item)
     if not report.passed:
         if raise_exception:
