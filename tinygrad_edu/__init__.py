@@ -13,7 +13,7 @@ __version__ = "0.1.0"
 
 import numpy as _np  # noqa: E402
 
-from . import autograd, data, nn, ops, optim, viz
+from . import autograd, data, distributions, linalg, nn, ops, optim, stats, viz
 from .autograd import Function, detect_anomaly, enable_grad, is_grad_enabled, no_grad
 from .check import check_graph
 from .creation import (
@@ -79,6 +79,7 @@ from .functions import (
     where,
 )
 from .gradcheck import GradcheckReport, gradcheck, gradgradcheck
+from .integrate import trapezoid
 from .serialization import CheckpointError, load, save
 from .tensor import Tensor
 
