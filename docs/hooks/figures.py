@@ -1,10 +1,15 @@
-"""mkdocs hook: make the pictures of "Seeing the graph" from the page's own code.
+"""mkdocs hooks: the docs show what their own code makes.
 
-Before each build, the ```python blocks of the pages listed in PAGES run, in order, in
-one namespace, with docs/generated/ as the working directory: the SVG files and tables
-they write there are what the page shows. So every picture in the docs is produced by
-the code printed beside it, and cannot drift from it (the test suite runs the same
-blocks too).
+1. Pictures. Before each build, the ```python blocks of the pages listed in PAGES run,
+   in order, in one namespace, with docs/generated/ as the working directory: the SVG
+   files and tables they write there are what the page shows.
+2. Printed output. On the pages listed in OUTPUT_PAGES (the math track), every
+   ```python block runs while the page is built, and what it prints is inserted right
+   after it as an "Output" block. So every number those pages print is the number the
+   code printed at build time, never one typed in by hand.
+
+The pictures and outputs cannot drift from the code printed beside them, and the test
+suite runs the same blocks too (tests/test_docs.py).
 """
 
 from __future__ import annotations
@@ -17,20 +22,58 @@ from pathlib import Path
 
 DOCS = Path(__file__).resolve().parent.parent
 PAGES = ["seeing-the-graph.md"]
+OUTPUT_PAGES = ["math-linear-algebra.md", "math-calculus.md", "math-probability.md",
+                "math-numerics.md", "math-neural-networks.md"]
 GENERATED = DOCS / "generated"
-FENCE = re.compile(r"^```python\n(.*?)^```", re.MULTILINE | re.DOTALL)
+FENCE = re.compile(r"^```python\n(.*?)^```\n?", re.MULTILINE | re.DOTALL)
+
+
+@contextlib.contextmanager
+def _in_generated():
+    """Run with docs/generated/ as the working directory and a non-interactive plotter."""
+    GENERATED.mkdir(exist_ok=True)
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    here = Path.cwd()
+    try:
+        os.chdir(GENERATED)
+        yield
+    finally:
+        os.chdir(here)
 
 
 def on_pre_build(config, **kwargs):
-    GENERATED.mkdir(exist_ok=True)
-    here = Path.cwd()
-    os.environ.setdefault("MPLBACKEND", "Agg")
-    try:  # (what the blocks print is for readers of the page, not for the build log)
-        os.chdir(GENERATED)
+    with _in_generated():
         for page in PAGES:
             namespace = {"__name__": "__docs__"}
             for block in FENCE.findall((DOCS / page).read_text()):
+                # (what the blocks print is for readers of the page, not the build log)
                 with contextlib.redirect_stdout(io.StringIO()):
                     exec(compile(block, f"{page} (docs figure)", "exec"), namespace)
-    finally:
-        os.chdir(here)
+
+
+def with_outputs(markdown: str, name: str) -> str:
+    """`markdown` with each python block followed by what it printed when run.
+
+    The blocks run in order in one namespace, as a reader typing them in would run them.
+    A block that prints nothing gets no output block.
+    """
+    namespace = {"__name__": "__docs__"}
+
+    def run(match: re.Match) -> str:
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed):
+            exec(compile(match.group(1), f"{name} (docs output)", "exec"), namespace)
+        text = printed.getvalue().rstrip()
+        block = match.group(0) if match.group(0).endswith("\n") else match.group(0) + "\n"
+        if not text:
+            return block
+        return block + f'\n```text title="Output"\n{text}\n```\n'
+
+    with _in_generated():
+        return FENCE.sub(run, markdown)
+
+
+def on_page_markdown(markdown, page, config, files, **kwargs):
+    if page.file.src_uri in OUTPUT_PAGES:
+        return with_outputs(markdown, page.file.src_uri)
+    return markdown
