@@ -340,3 +340,33 @@ def test_a_wrong_digamma_makes_gradcheck_fail(monkeypatch):
     from tinygrad_edu.distributions import special
     monkeypatch.setattr(special, "_digamma", lambda x: np.log(x))
     assert not tg.gradcheck(lgamma, [leaf([1.5, 3.0])], verbose=False)
+
+
+# --- edge cases: poles, masked categories, non-finite data --------------------------------
+
+
+def test_digamma_keeps_its_accuracy_next_to_zero():
+    # psi(x) ~ -1/x - euler_gamma for tiny x; 1 - (1 - x) would round a tiny x away
+    x = np.array([1e-17, 1e-10, 1e-5])
+    np.testing.assert_allclose(digamma(x).numpy(), -1 / x - np.euler_gamma, rtol=1e-9)
+
+
+def test_digamma_and_lgamma_at_the_poles_follow_pytorch():
+    psi = digamma(np.array([0.0, -1.0, -3.0])).numpy()
+    assert psi[0] == -np.inf and np.isnan(psi[1:]).all()
+    np.testing.assert_array_equal(lgamma(np.array([0.0, -2.0, 1e306])).numpy(), np.inf)
+
+
+def test_categorical_with_a_masked_category():
+    logits = tg.Tensor(np.array([0.0, -np.inf, 1.0]), requires_grad=True)
+    dist = D.Categorical(logits=logits)
+    p = np.exp([0.0, 1.0]) / np.exp([0.0, 1.0]).sum()
+    np.testing.assert_allclose(dist.log_prob(0).item(), np.log(p[0]))
+    np.testing.assert_allclose(dist.entropy().item(), -(p * np.log(p)).sum())
+    (dist.log_prob(2) + dist.entropy()).backward()
+    assert np.isfinite(logits.grad.numpy()).all() and logits.grad.numpy()[1] == 0
+
+
+def test_poisson_refuses_an_infinite_count():
+    with pytest.raises(ValueError, match="finite non-negative integers"):
+        D.Poisson(2.0).log_prob(np.inf)

@@ -323,3 +323,60 @@ def test_a_wrong_eigh_backward_fails_gradcheck(monkeypatch):
     monkeypatch.setattr(linalg.EighVectors, "backward", staticmethod(reversed_gaps))
     a = spd((3, 3), seed=6)
     assert not tg.gradcheck(lambda x: linalg.eigh(sym(x))[1] ** 2, [leaf(a)], verbose=False)
+
+
+# ---------------------------------------------------------------------------------------
+# 'nuc' and 2: first derivatives only, and a clear error for second ones
+# ---------------------------------------------------------------------------------------
+
+SVD_NORMS = [("nuc", "norm\\(ord='nuc'\\)", "U V\\^T"),
+             (2, "norm\\(ord=2\\) of a matrix", "u1 v1\\^T")]
+
+
+@pytest.mark.parametrize("ord, name, factor", SVD_NORMS, ids=["nuc", "2"])
+def test_svd_norm_first_derivative_still_checks(ord, name, factor):
+    assert tg.gradcheck(lambda x: linalg.norm(x, ord), [leaf(X[0])])
+    assert tg.gradcheck(lambda x: linalg.norm(x, ord, axis=(1, 2)), [leaf(X)])
+
+
+@pytest.mark.parametrize("ord, name, factor", SVD_NORMS, ids=["nuc", "2"])
+def test_svd_norm_recorded_gradient_has_the_same_value(ord, name, factor):
+    # create_graph=True alone is fine: only differentiating the result again raises
+    x = leaf(X[0])
+    linalg.norm(x, ord).backward()
+    y = leaf(X[0])
+    (g,) = tg.autograd.grad(linalg.norm(y, ord), [y], create_graph=True)
+    assert g.requires_grad
+    np.testing.assert_array_equal(g.data, x.grad.data)
+
+
+@pytest.mark.parametrize("ord, name, factor", SVD_NORMS, ids=["nuc", "2"])
+def test_svd_norm_second_derivative_raises(ord, name, factor):
+    message = rf"^second derivatives of {name} are not implemented: the gradient {factor}"
+    with pytest.raises(NotImplementedError, match=message):
+        tg.hessian(lambda x: linalg.norm(x, ord), leaf(X[0]))
+    y = leaf(X[0])
+    (g,) = tg.autograd.grad(linalg.norm(y, ord), [y], create_graph=True)
+    with pytest.raises(NotImplementedError, match=message) as info:
+        (g * g).sum().backward()
+    assert "ord='fro'" in str(info.value)  # the suggested way out
+    report = tg.gradgradcheck(lambda x: linalg.norm(x, ord), [leaf(X[0])], verbose=False)
+    assert not report
+
+
+@pytest.mark.parametrize("ord", ["nuc", 2])
+def test_svd_norm_first_derivative_records_nothing_extra(ord, monkeypatch):
+    # the usual backward (no create_graph) multiplies by the saved array directly
+    def refuse(*args, **kwargs):
+        raise AssertionError("SvdGradientFactor used without create_graph")
+
+    monkeypatch.setattr(linalg.SvdGradientFactor, "apply", refuse)
+    x = leaf(X)
+    linalg.norm(x, ord, axis=(1, 2)).sum().backward()
+    assert x.grad is not None and np.isfinite(x.grad.data).all()
+
+
+def test_vector_2_norm_second_derivative_still_works():
+    # ord=2 along one axis is a vector norm, built from Tensor ops: twice differentiable
+    assert tg.gradgradcheck(lambda x: linalg.norm(x, 2, axis=-1), [leaf(X)])
+    assert tg.gradgradcheck(lambda x: linalg.norm(x, "fro"), [leaf(X[0])])

@@ -12,7 +12,8 @@ which names dL/dA. (A^-T is the transposed inverse; <X, Y> = sum(X * Y).)
 
 Every backward is written with Tensor ops (and calls `inv` / `solve` themselves), so
 `backward(create_graph=True)` records it and second derivatives work, except for the
-SVD-based matrix norms ('nuc' and 2), whose gradients are first order only.
+SVD-based matrix norms ('nuc' and 2): their gradients are first order only, and
+differentiating them again raises NotImplementedError (see SvdGradientFactor).
 
 `norm` for ord None, 1, inf, p and 'fro' is built from Tensor ops (abs, sum, max, sqrt):
 those ops' derivatives are its derivative, and it has no backward of its own.
@@ -22,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .autograd import Function
+from .autograd import Function, is_grad_enabled
 from .tensor import Tensor
 
 # ---------------------------------------------------------------------------------------
@@ -235,15 +236,20 @@ class NuclearNorm(Function):
     @staticmethod
     def forward(ctx, a):
         u, s, vh = np.linalg.svd(a.data, full_matrices=False)
-        ctx.save_for_backward(u @ vh)  # (..., m, n)
+        ctx.save_for_backward(a, u @ vh)  # U V^T: (..., m, n)
         return s.sum(axis=-1)
 
     @staticmethod
     def backward(ctx, grad_output):
         # A = U S V^T  =>  d sum(s) = tr(U^T dA V)  =>  dL/dA = g U V^T
-        # (U V^T is saved as a constant, so this gradient is first order only; it is
-        # undefined where a singular value is 0, and this takes one of its subgradients)
-        (u_vt,) = ctx.saved_tensors
+        # (it is undefined where a singular value is 0, and this takes one of its
+        # subgradients). U V^T is computed in forward, from NumPy's SVD: a constant. A
+        # gradient recorded for differentiating again (create_graph=True) gets it from
+        # SvdGradientFactor instead, whose own backward raises: differentiating the
+        # constant would give a silently wrong second derivative.
+        a, u_vt = ctx.saved_tensors
+        if is_grad_enabled():
+            u_vt = SvdGradientFactor.apply(a, u_vt, norm="norm(ord='nuc')", factor="U V^T")
         return _as_column_of_scalars(grad_output) * u_vt
 
 
@@ -253,16 +259,45 @@ class SpectralNorm(Function):
     @staticmethod
     def forward(ctx, a):
         u, s, vh = np.linalg.svd(a.data, full_matrices=False)
-        ctx.save_for_backward(u[..., :, :1] @ vh[..., :1, :])  # u1 v1^T, (..., m, n)
+        ctx.save_for_backward(a, u[..., :, :1] @ vh[..., :1, :])  # u1 v1^T, (..., m, n)
         return s[..., 0]
 
     @staticmethod
     def backward(ctx, grad_output):
         # s1 = u1^T A v1, and u1, v1 are unit vectors at a stationary point, so
-        # d s1 = u1^T dA v1  =>  dL/dA = g u1 v1^T  (first order only; undefined when the
-        # largest singular value is repeated)
-        (u1_v1t,) = ctx.saved_tensors
+        # d s1 = u1^T dA v1  =>  dL/dA = g u1 v1^T  (undefined when the largest singular
+        # value is repeated). u1 v1^T is a constant, as U V^T in NuclearNorm: see there.
+        a, u1_v1t = ctx.saved_tensors
+        if is_grad_enabled():
+            u1_v1t = SvdGradientFactor.apply(a, u1_v1t, norm="norm(ord=2) of a matrix",
+                                             factor="u1 v1^T")
         return _as_column_of_scalars(grad_output) * u1_v1t
+
+
+class SvdGradientFactor(Function):
+    """F(A): the SVD factor of a matrix norm's gradient (U V^T, or u1 v1^T), computed
+    in forward and passed in as `value`; its derivative is not implemented.
+
+    The norms' backward uses it only when the gradient is recorded (create_graph=True).
+    Then F is a node of the recorded gradient, connected to A, so that differentiating
+    that gradient again reaches this backward and raises, where a constant F would give
+    a second derivative that silently misses dF/dA.
+    """
+
+    @staticmethod
+    def forward(ctx, a, value, *, norm, factor):
+        ctx.norm, ctx.factor = norm, factor
+        return value
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        raise NotImplementedError(
+            f"second derivatives of {ctx.norm} are not implemented: the gradient "
+            f"{ctx.factor} is computed as a constant from NumPy's SVD, so differentiating "
+            f"it again would silently leave out how {ctx.factor} changes with A. Use "
+            "ord='fro' (built from Tensor ops, differentiable twice) if it fits the problem, "
+            "or take finite differences of the first derivative (e.g. of tg.grad(f)) for "
+            "a Hessian.")
 
 
 def _vector_norm(x: Tensor, ord, axis: int) -> Tensor:
@@ -319,7 +354,10 @@ def norm(x, ord=None, axis=None, keepdims: bool = False) -> Tensor:
     - ord None and axis None: the 2-norm of all entries, whatever the rank.
 
     Everything but 'nuc' and 2 is built from Tensor ops, so its gradient is theirs:
-    x / |x| for the 2-norm (nan at x = 0) and sign(x) for the 1-norm.
+    x / |x| for the 2-norm (nan at x = 0) and sign(x) for the 1-norm. The matrix norms
+    'nuc' and 2 have first derivatives only: a second derivative through them (a
+    gradient taken with create_graph=True, differentiated again) raises
+    NotImplementedError.
     """
     x = _t(x)
     if axis is None:
@@ -355,6 +393,9 @@ def norm(x, ord=None, axis=None, keepdims: bool = False) -> Tensor:
 
 def _check_symmetric(op: str, a: np.ndarray) -> None:
     _check_square(op, a)
+    if not np.isfinite(a).all():  # (NaN would pass the test below: nan > tol is False)
+        raise ValueError(f"{op}: the matrix of shape {a.shape} holds NaN or inf; "
+                         f"tg.detect_anomaly() finds the op that made it")
     gap = np.abs(a - np.swapaxes(a, -1, -2)).max(initial=0.0)
     scale = np.abs(a).max(initial=0.0)
     if gap > 1e-8 * max(scale, 1.0):

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
+from ..ops import where
 from ..tensor import Tensor
 from .distribution import Distribution, as_parameter, as_value, require
+from .special import _lgamma_scalar
 
 
 def _one_of(dist: str, probs, logits) -> None:
@@ -124,7 +124,9 @@ class Categorical(Distribution):
         return (index[..., None] == np.arange(self.num_categories)).astype(self.dtype)
 
     def log_prob(self, value) -> Tensor:
-        return (self.logits * Tensor(self._one_hot(value))).sum(axis=-1)
+        # ln p(k) picked out of each row by where(), not by a product with the one-hot:
+        # a category masked with logit -inf would give -inf * 0 = NaN in the product
+        return where(self._one_hot(value), self.logits, 0.0).sum(axis=-1)
 
     def sample(self, shape=()) -> Tensor:
         # inverse CDF: the category is the number of cumulative probabilities below u
@@ -145,12 +147,15 @@ class Categorical(Distribution):
         return (self.probs * k * k).sum(axis=-1) - mean * mean
 
     def entropy(self) -> Tensor:
-        return -(self.probs * self.logits).sum(axis=-1)
+        # a masked category (logit -inf, p = 0) adds 0 ln 0 = 0: clipping its logit to the
+        # most negative finite number keeps 0 * logit at 0 instead of NaN, as PyTorch does
+        lowest = float(np.finfo(self.dtype).min)
+        return -(self.probs * self.logits.clip(lowest, None)).sum(axis=-1)
 
 
 def _lgamma_of_data(k: np.ndarray) -> np.ndarray:
     """ln Gamma(k) of constant data, elementwise (NumPy has no vectorised lgamma)."""
-    return np.array([math.lgamma(v) for v in np.ravel(k).tolist()]).reshape(np.shape(k))
+    return np.array([_lgamma_scalar(v) for v in np.ravel(k).tolist()]).reshape(np.shape(k))
 
 
 class Poisson(Distribution):
@@ -175,8 +180,9 @@ class Poisson(Distribution):
 
     def log_prob(self, value) -> Tensor:
         value = as_value(value, "Poisson", self.dtype)
-        require((value.data >= 0) & (np.floor(value.data) == value.data), "Poisson.log_prob",
-                "values must be non-negative integers", value)
+        require((value.data >= 0) & (np.floor(value.data) == value.data)
+                & np.isfinite(value.data), "Poisson.log_prob",
+                "values must be finite non-negative integers", value)
         log_factorial = _lgamma_of_data(value.data + 1).astype(self.dtype)
         return value * self.rate.log() - self.rate - Tensor(log_factorial)
 

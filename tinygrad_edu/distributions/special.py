@@ -33,6 +33,7 @@ _RECURRENCE_STEPS = 10  # from x >= 1/2, ten steps of x -> x + 1 reach the serie
 def _digamma(x: np.ndarray) -> np.ndarray:
     x = np.asarray(x, dtype=np.float64)
     reflect = x < 0.5
+    original = x  # (kept: 1 - (1 - x) would round a tiny x away)
     x = np.where(reflect, 1 - x, x)
     shift = np.zeros_like(x)
     for _ in range(_RECURRENCE_STEPS):  # psi(x) = psi(x + 1) - 1/x
@@ -43,8 +44,13 @@ def _digamma(x: np.ndarray) -> np.ndarray:
         1 / 12 - inv2 * (1 / 120 - inv2 * (1 / 252 - inv2 * (1 / 240 - inv2 / 132))))
     result = series + shift
     # psi(x) = psi(1 - x) - pi / tan(pi x); here `result` holds psi(1 - x)
-    original = np.where(reflect, 1 - (x - _RECURRENCE_STEPS), 1.0)
-    return np.where(reflect, result - np.pi / np.tan(np.pi * original), result)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # (near the poles)
+        reflected = result - np.pi / np.tan(np.pi * np.where(reflect, original, 0.25))
+    result = np.where(reflect, reflected, result)
+    # at the poles, as PyTorch: -inf at 0, NaN at -1, -2, ... (tan(pi x) is only ~1e-16
+    # there, not 0, so the formula would give a huge finite number)
+    result = np.where(original == 0, -np.inf, result)
+    return np.where((original < 0) & (original == np.floor(original)), np.nan, result)
 
 
 def _trigamma(x: np.ndarray) -> np.ndarray:
@@ -65,13 +71,23 @@ def _trigamma(x: np.ndarray) -> np.ndarray:
     return np.where(reflect, np.pi ** 2 / np.sin(np.pi * original) ** 2 - result, result)
 
 
+def _lgamma_scalar(v: float) -> float:
+    """math.lgamma, but +inf at the poles (0, -1, -2, ...) and on overflow, as
+    PyTorch's and SciPy's lgamma, instead of raising."""
+    try:
+        return math.lgamma(v)
+    except (ValueError, OverflowError):  # a pole, or |x| near the float64 maximum
+        return math.inf
+
+
 class Lgamma(Function):
-    """y = ln |Gamma(x)|"""
+    """y = ln |Gamma(x)|  (+inf at the poles x = 0, -1, -2, ...)"""
 
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        values = np.array([math.lgamma(v) for v in x.data.ravel().tolist()], dtype=np.float64)
+        values = np.array([_lgamma_scalar(v) for v in x.data.ravel().tolist()],
+                          dtype=np.float64)
         return values.reshape(x.shape).astype(x.dtype, copy=False)
 
     @staticmethod
