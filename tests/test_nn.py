@@ -1326,3 +1326,18 @@ def test_mlp_learns_a_separable_toy_problem():
     with tg.no_grad():
         predicted = model(inputs).data > 0
     assert (predicted == (y > 0.5)).mean() >= 0.95
+
+
+def test_to_double_and_float_convert_parameters_buffers_and_grads_in_place():
+    model = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1))
+    weight = model[0].weight
+    model(tg.Tensor(np.ones((4, 2), dtype=np.float32))).sum().backward()
+    assert model.double() is model and model[0].weight is weight   # the same Parameter
+    assert {p.dtype for p in model.parameters()} == {np.dtype(np.float64)}
+    assert weight.grad.dtype == np.float64
+    out = model(tg.Tensor(np.ones((4, 2))))
+    assert out.dtype == np.float64
+    model.float()
+    assert {p.dtype for p in model.parameters()} == {np.dtype(np.float32)}
+    with pytest.raises(ValueError, match="floating dtype"):
+        model.to(np.int64)

@@ -211,6 +211,31 @@ class Module:
             param.requires_grad_(requires_grad)
         return self
 
+    def to(self, dtype) -> Module:
+        """Convert every floating parameter and buffer (and gradient) to `dtype`, in place,
+        as PyTorch's `module.to(dtype)`. The Parameter objects stay the same, so an
+        optimizer made before still holds them (but create it after, as its state has
+        the old dtype)."""
+        dtype = np.dtype(dtype)
+        if dtype.kind != "f":
+            raise ValueError(f"Module.to: expected a floating dtype such as np.float64, got "
+                             f"{dtype}")
+        tensors = list(self.parameters()) + list(self.buffers())
+        for tensor in tensors:
+            if tensor.data.dtype.kind == "f":
+                tensor.data = tensor.data.astype(dtype)
+                if tensor.grad is not None:
+                    tensor.grad = Tensor(tensor.grad.data.astype(dtype))
+        return self
+
+    def double(self) -> Module:
+        """Every floating parameter and buffer to float64 (for gradcheck)."""
+        return self.to(np.float64)
+
+    def float(self) -> Module:
+        """Every floating parameter and buffer to float32."""
+        return self.to(np.float32)
+
     # --- saving and loading ------------------------------------------------------------
 
     def _state_items(self):
