@@ -216,7 +216,39 @@ def test_train_on_digits_has_no_decision_boundary(run, tmp_path):
     assert not (tmp_path / "d" / "decision_boundary.png").exists()
 
 
+def test_train_a_cnn_on_digits_and_resume_it_exactly(run, tmp_path):
+    import numpy as np
+
+    import tinygrad_edu as tg
+
+    common = ("--dataset", "digits", "--model", "cnn", "--hidden", "4,8", "--no-progress")
+    result = run("train", *common, "--epochs", "1", "--out", "half")
+    assert result.returncode == 0, result.stderr
+    assert "Conv2d(1, 4, kernel_size=(3, 3)" in result.stdout and "MaxPool2d" in result.stdout
+    accuracy = float(re.search(r"test accuracy ([\d.]+)%", result.stdout).group(1))
+    assert accuracy > 50  # one epoch of a tiny CNN: far above the 10% of guessing
+    arrays = _model_arrays(tmp_path / "half" / "checkpoint.npz")
+    assert arrays["0.weight"].shape == (4, 1, 3, 3) and arrays["3.weight"].shape == (8, 4, 3, 3)
+    assert arrays["7.weight"].shape == (10, 8 * 2 * 2)
+    assert tg.load(tmp_path / "half" / "checkpoint.npz")["config"]["model"] == "cnn"
+    resumed = run("train", "--resume", "half/checkpoint.npz", "--epochs", "2", "--out", "rest",
+                  "--no-progress")
+    assert resumed.returncode == 0, resumed.stderr
+    whole = run("train", *common, "--epochs", "2", "--out", "whole")
+    assert whole.returncode == 0, whole.stderr
+    a, b = (_model_arrays(tmp_path / d / "checkpoint.npz") for d in ("rest", "whole"))
+    assert all(np.array_equal(a[k], b[k]) for k in a)
+
+
+def test_a_cnn_needs_images(run):
+    result = run("train", "--model", "cnn", "--dataset", "moons", "--no-progress")
+    assert result.returncode == 2
+    assert "--model cnn needs images: use --dataset digits" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 @pytest.mark.parametrize("args, message", [
+    (("--model", "transformer"), "invalid choice"),
     (("--hidden", "16,x"), "comma-separated"),
     (("--hidden", "0"), "positive"),
     (("--lr", "-1"), "positive"),

@@ -35,9 +35,10 @@ def test_a_failing_block_fails_the_build():
         hooks.with_outputs("```python\n1 / 0\n```\n", "toy.md")
 
 
-def test_the_math_track_is_the_list_of_pages_with_outputs():
-    math_pages = sorted(p.name for p in (ROOT / "docs").glob("math-*.md"))
-    assert sorted(hooks.OUTPUT_PAGES) == math_pages
+def test_the_math_track_is_among_the_pages_with_outputs():
+    math_pages = {p.name for p in (ROOT / "docs").glob("math-*.md")}
+    assert len(math_pages) == 5 and math_pages <= set(hooks.OUTPUT_PAGES)
+    assert all((ROOT / "docs" / page).is_file() for page in hooks.OUTPUT_PAGES)
 
 
 @pytest.mark.parametrize("page", hooks.OUTPUT_PAGES)

@@ -11,6 +11,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "examples").glob("*.py"))
+# the longer examples run in a reduced setting here (their full runs are for readers)
+QUICK_ARGS = {"train_digits_cnn.py": ["--epochs", "2"], "sequence_rnn.py": ["--steps", "30"]}
 
 
 def test_there_are_examples():
@@ -20,7 +22,22 @@ def test_there_are_examples():
 @pytest.mark.parametrize("script", EXAMPLES, ids=[p.name for p in EXAMPLES])
 def test_example_runs(script: Path, tmp_path: Path):
     env = dict(os.environ, PYTHONPATH=str(ROOT), MPLBACKEND="Agg")
-    result = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=env,
+    command = [sys.executable, str(script), *QUICK_ARGS.get(script.name, [])]
+    result = subprocess.run(command, cwd=tmp_path, env=env,
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.strip(), "the example printed nothing"
+
+
+def test_the_reduced_settings_name_real_examples():
+    assert set(QUICK_ARGS) <= {p.name for p in EXAMPLES}
+
+
+def test_sequence_rnn_plots_its_loss_curve(tmp_path: Path):
+    env = dict(os.environ, PYTHONPATH=str(ROOT), MPLBACKEND="Agg")
+    result = subprocess.run([sys.executable, str(ROOT / "examples" / "sequence_rnn.py"),
+                             "--steps", "5", "--cell", "gru"], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    png = tmp_path / "sequence_rnn_loss.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

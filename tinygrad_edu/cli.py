@@ -164,7 +164,10 @@ def _positive(kind):
 
 
 def train(args: argparse.Namespace) -> int:
-    """Train an MLP classifier on a toy dataset or the digits, and save the results.
+    """Train a classifier on a toy dataset or the digits, and save the results.
+
+    --model mlp (the default) trains an MLP; --model cnn a small convolutional network on
+    the 8x8 digits (3x3 convolutions, ReLU, 2x2 max-pooling, then one Linear layer).
 
     Writes into --out: checkpoint.npz (resume with --resume), loss_curve.png, and for 2-D
     datasets decision_boundary.png. The same --seed gives the same run, and a resumed run
@@ -183,7 +186,12 @@ def train(args: argparse.Namespace) -> int:
             return 2
         print(f"Resuming {run.config.dataset} at epoch {run.epoch} of {run.config.epochs}")
     else:
-        config = Config(dataset=args.dataset, hidden=args.hidden, activation=args.activation,
+        if args.model == "cnn" and args.dataset != "digits":
+            print(f"tinygrad-edu train: --model cnn needs images: use --dataset digits "
+                  f"(the {args.dataset!r} points have no pixels)", file=sys.stderr)
+            return 2
+        config = Config(dataset=args.dataset, model=args.model,
+                        hidden=args.hidden or [16, 16], activation=args.activation,
                         optimizer=args.optimizer, lr=args.lr, epochs=args.epochs or 100,
                         batch_size=args.batch_size, seed=args.seed)
         run = Run(config)
@@ -202,7 +210,7 @@ def train(args: argparse.Namespace) -> int:
         tg.viz.plot_loss(run.history["train loss"], out / "loss_curve.png",
                          title=f"{config.dataset}: training loss")
         written.append(out / "loss_curve.png")
-        if run.X_train.shape[1] == 2:
+        if run.X_train.ndim == 2 and run.X_train.shape[1] == 2:
             tg.viz.plot_decision_boundary(run.model, run.X_test, run.y_test,
                                           out / "decision_boundary.png",
                                           title=f"{config.dataset}: test accuracy "
@@ -416,7 +424,7 @@ def _shapes_case(text: str) -> tuple:
 
 def build_parser() -> argparse.ArgumentParser:
     from tinygrad_edu import __version__
-    from tinygrad_edu.training import ACTIVATIONS, DATASETS, OPTIMIZERS
+    from tinygrad_edu.training import ACTIVATIONS, DATASETS, MODELS, OPTIMIZERS
     from tinygrad_edu.viz.expression import FUNCTIONS
 
     parser = argparse.ArgumentParser(
@@ -438,13 +446,16 @@ def build_parser() -> argparse.ArgumentParser:
     common(p)
     p.set_defaults(run=demo)
 
-    p = commands.add_parser("train", help="train an MLP classifier and save it",
+    p = commands.add_parser("train", help="train a classifier (an MLP or a CNN) and save it",
                             description=inspect.cleandoc(train.__doc__),
                             formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--dataset", choices=DATASETS, default="moons",
                    help="toy 2-D sets (1,000 points) or the 8x8 digits (default: moons)")
-    p.add_argument("--hidden", type=_hidden_sizes, default=[16, 16], metavar="SIZES",
-                   help="hidden layer sizes, comma-separated (default: 16,16)")
+    p.add_argument("--model", choices=MODELS, default="mlp",
+                   help="mlp, or cnn: convolutions for the digits images (default: mlp)")
+    p.add_argument("--hidden", type=_hidden_sizes, default=None, metavar="SIZES",
+                   help="hidden layer sizes, comma-separated; for --model cnn the channels "
+                        "of each convolution (default: 16,16)")
     p.add_argument("--activation", choices=sorted(ACTIVATIONS), default="relu",
                    help="between the hidden layers (default: relu)")
     p.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default="adam",

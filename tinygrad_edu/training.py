@@ -29,6 +29,7 @@ from .tensor import Tensor
 F = nn.functional
 
 DATASETS = ("moons", "circles", "spirals", "xor", "blobs", "digits")
+MODELS = ("mlp", "cnn")
 ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid,
                "leaky_relu": nn.LeakyReLU, "gelu": nn.GELU}
 OPTIMIZERS = {"sgd": optim.SGD, "adam": optim.Adam, "adamw": optim.AdamW,
@@ -40,6 +41,7 @@ class Config:
     """Everything that defines a run; saved in the checkpoint so that it can resume."""
 
     dataset: str = "moons"
+    model: str = "mlp"
     hidden: list = field(default_factory=lambda: [16, 16])
     activation: str = "relu"
     optimizer: str = "adam"
@@ -92,6 +94,31 @@ def make_mlp(sizes: list[int], activation: str = "relu") -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
+def make_cnn(channels: list[int], classes: int, activation: str = "relu",
+               image_size: int = 8) -> nn.Sequential:
+    """A small CNN for 1-channel square images: for each entry of `channels`, a 3x3
+    convolution (padded, so the size is kept), the activation and a 2x2 max-pool that
+    halves the size; then one Linear layer from the flattened features to the classes.
+
+    With channels [16, 32] on the 8x8 digits: (N, 1, 8, 8) -> (N, 16, 4, 4) ->
+    (N, 32, 2, 2) -> 128 features -> 10 logits.
+    """
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"unknown activation {activation!r}: choose one of "
+                         f"{', '.join(ACTIVATIONS)}")
+    size = image_size
+    if size >> len(channels) == 0:
+        raise ValueError(f"a {size}x{size} image cannot be pooled {len(channels)} times; "
+                         f"give at most {size.bit_length() - 1} convolution sizes")
+    layers, previous = [], 1
+    for width in channels:
+        layers += [nn.Conv2d(previous, width, 3, padding=1), ACTIVATIONS[activation](),
+                   nn.MaxPool2d(2)]
+        previous, size = width, size // 2
+    layers += [nn.Flatten(), nn.Linear(previous * size * size, classes)]
+    return nn.Sequential(*layers)
+
+
 def accuracy(model: nn.Module, X: np.ndarray, y: np.ndarray) -> float:
     """The fraction of rows of X whose arg-max output is the label (no graph recorded)."""
     with no_grad():
@@ -105,10 +132,20 @@ class Run:
     def __init__(self, config: Config):
         self.config = config
         X, y, classes = load_dataset(config.dataset, config.samples, config.noise, config.seed)
+        if config.model not in MODELS:
+            raise ValueError(f"unknown model {config.model!r}: choose one of {', '.join(MODELS)}")
+        if config.model == "cnn":
+            if config.dataset != "digits":
+                raise ValueError(f"a CNN needs images: use --dataset digits with --model cnn "
+                                 f"(the {config.dataset!r} points have 2 coordinates, no pixels)")
+            X = X.reshape(-1, 1, 8, 8)  # (N, 64) rows of pixels -> (N, channel, height, width)
         self.X_train, self.y_train, self.X_test, self.y_test = split(
             X, y, config.test_fraction, config.seed)
         manual_seed(config.seed)  # the weights' initial values
-        self.model = make_mlp([X.shape[1], *config.hidden, classes], config.activation)
+        if config.model == "cnn":
+            self.model = make_cnn(config.hidden, classes, config.activation)
+        else:
+            self.model = make_mlp([X.shape[1], *config.hidden, classes], config.activation)
         if config.optimizer not in OPTIMIZERS:
             raise ValueError(f"unknown optimizer {config.optimizer!r}: choose one of "
                              f"{', '.join(OPTIMIZERS)}")

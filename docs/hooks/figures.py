@@ -3,10 +3,11 @@
 1. Pictures. Before each build, the ```python blocks of the pages listed in PAGES run,
    in order, in one namespace, with docs/generated/ as the working directory: the SVG
    files and tables they write there are what the page shows.
-2. Printed output. On the pages listed in OUTPUT_PAGES (the math track), every
-   ```python block runs while the page is built, and what it prints is inserted right
-   after it as an "Output" block. So every number those pages print is the number the
-   code printed at build time, never one typed in by hand.
+2. Printed output. On the pages listed in OUTPUT_PAGES (the math track, convolutions
+   and backpropagation through time), every ```python block runs before the build, and
+   what it prints is inserted right after it as an "Output" block. So every number
+   those pages print is the number the code printed at build time, never one typed in
+   by hand.
 
 The pictures and outputs cannot drift from the code printed beside them, and the test
 suite runs the same blocks too (tests/test_docs.py).
@@ -23,8 +24,10 @@ from pathlib import Path
 DOCS = Path(__file__).resolve().parent.parent
 PAGES = ["seeing-the-graph.md"]
 OUTPUT_PAGES = ["math-linear-algebra.md", "math-calculus.md", "math-probability.md",
-                "math-numerics.md", "math-neural-networks.md"]
+                "math-numerics.md", "math-neural-networks.md", "convolutions.md",
+                "backprop-through-time.md"]
 GENERATED = DOCS / "generated"
+_with_outputs: dict[str, tuple[str, str]] = {}  # page -> (its markdown, with the outputs)
 FENCE = re.compile(r"^```python\n(.*?)^```\n?", re.MULTILINE | re.DOTALL)
 
 
@@ -49,6 +52,12 @@ def on_pre_build(config, **kwargs):
                 # (what the blocks print is for readers of the page, not the build log)
                 with contextlib.redirect_stdout(io.StringIO()):
                     exec(compile(block, f"{page} (docs figure)", "exec"), namespace)
+    # the pages with outputs run here too, before mkdocs lists the files, so that the
+    # pictures they draw into docs/generated/ are part of the site
+    _with_outputs.clear()
+    for page in OUTPUT_PAGES:
+        source = (DOCS / page).read_text()
+        _with_outputs[page] = (source, with_outputs(source, page))
 
 
 def with_outputs(markdown: str, name: str) -> str:
@@ -74,6 +83,7 @@ def with_outputs(markdown: str, name: str) -> str:
 
 
 def on_page_markdown(markdown, page, config, files, **kwargs):
-    if page.file.src_uri in OUTPUT_PAGES:
-        return with_outputs(markdown, page.file.src_uri)
-    return markdown
+    if page.file.src_uri not in OUTPUT_PAGES:
+        return markdown
+    source, with_printed = _with_outputs.get(page.file.src_uri, (None, None))
+    return with_printed if source == markdown else with_outputs(markdown, page.file.src_uri)

@@ -306,3 +306,11 @@ def cross_entropy(input: Tensor, target, weight=None, ignore_index: int = -100,
             smooth = _reduce(smooth, reduction, "cross_entropy")
         loss = (1 - label_smoothing) * loss + label_smoothing * smooth
     return loss
+
+
+# --- convolution, pooling, normalization, embedding: written in their own files, -------
+# --- and part of F too -----------------------------------------------------------------
+
+from .conv import avg_pool2d, conv1d, conv2d, max_pool2d  # noqa: E402, F401
+from .embedding import embedding  # noqa: E402, F401
+from .normalization import batch_norm, layer_norm  # noqa: E402, F401

@@ -33,7 +33,8 @@ def _finish(plt, fig, path):
     return fig
 
 
-def plot_loss(history, path=None, title: str = "Training loss", log_scale: bool = False):
+def plot_loss(history, path=None, title: str = "Training loss", log_scale: bool = False,
+              xlabel: str = "epoch"):
     """Plot one curve per entry of `history` against the epoch (or step) number.
 
     `history` is a list of numbers, or a dict of them (`{"train": [...], "test": [...]}`).
@@ -45,7 +46,7 @@ def plot_loss(history, path=None, title: str = "Training loss", log_scale: bool 
     for label, values in curves.items():
         values = [float(v) for v in values]
         ax.plot(range(1, len(values) + 1), values, label=label)
-    ax.set_xlabel("epoch")
+    ax.set_xlabel(xlabel)
     ax.set_ylabel("loss")
     if log_scale:
         ax.set_yscale("log")

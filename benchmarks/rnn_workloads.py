@@ -1,0 +1,234 @@
+"""An LSTM training step, written once per backend: hand-written NumPy, tinygrad_edu, PyTorch.
+
+The step: an LSTM (input 32, hidden 128, one layer, time-major input) over 50 time steps
+of a batch of 32 sequences; a Linear(128, 1) on the last hidden state; the MSE loss
+against a target; backward (through time); an SGD update (lr 0.01, no momentum), the
+gradients cleared at the start of each step. float32. The three backends start from the
+same weights, drawn once in NumPy from PyTorch's default initialisation, and train on the
+same batch, step after step.
+
+Each `make_lstm_*` function returns `(step, state)`, the contract of the W1/W3 makers in
+`workloads.py`: `step()` runs one training step and returns that step's gradients as
+NumPy arrays (references, not copies: nothing extra is timed); `state()` returns, as
+NumPy arrays, the gradients of the last step and then the weights after it. Both use the
+order
+
+    weight_ih, weight_hh, bias_ih, bias_hh, head weight, head bias
+
+so `run.check_training` can compare the backends before anything is timed.
+
+Run it (PyTorch optional) with the checkout on the path::
+
+    PYTHONPATH=. python3 benchmarks/rnn_workloads.py [--rounds 15] [--steps 3] [--profile]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+import numpy as np
+
+LR = 0.01
+INPUT, HIDDEN, SEQ, BATCH = 32, 128, 50, 32
+
+
+def lstm_init(seed: int = 0) -> tuple[np.ndarray, ...]:
+    """(weight_ih, weight_hh, bias_ih, bias_hh, head weight, head bias), float32, as
+    PyTorch draws them: U(-1/sqrt(H), 1/sqrt(H)) for the LSTM, U(-1/sqrt(128), ..) for the
+    head."""
+    rng = np.random.default_rng(seed)
+    bound = 1 / np.sqrt(HIDDEN)
+    shapes = [(4 * HIDDEN, INPUT), (4 * HIDDEN, HIDDEN), (4 * HIDDEN,), (4 * HIDDEN,),
+              (1, HIDDEN), (1,)]
+    return tuple(rng.uniform(-bound, bound, shape).astype(np.float32) for shape in shapes)
+
+
+def lstm_data(seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """x (seq, batch, input) standard normal, target (batch, 1)."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((SEQ, BATCH, INPUT)).astype(np.float32)
+    target = rng.standard_normal((BATCH, 1)).astype(np.float32)
+    return x, target
+
+
+# --- hand-written NumPy: forward, backpropagation through time, SGD ---------------------
+
+
+def _sigmoid(z):
+    return 0.5 * (np.tanh(0.5 * z) + 1)  # = 1 / (1 + e^-z), without overflow
+
+
+def make_lstm_numpy(lr: float = LR):
+    """The LSTM written out, with backpropagation through time by hand."""
+    x, target = lstm_data()
+    params = tuple(p.copy() for p in lstm_init())
+    w_ih, w_hh, b_ih, b_hh, w_out, b_out = params
+    H = HIDDEN
+    x_rows = x.reshape(SEQ * BATCH, INPUT)
+    last = {}
+
+    def step():
+        # forward: the input part of every gate for all steps in one product
+        x_proj = (x_rows @ w_ih.T + (b_ih + b_hh)).reshape(SEQ, BATCH, 4 * H)
+        acts = np.empty((SEQ, BATCH, 4 * H), dtype=np.float32)  # i, f, g, o after activation
+        c_prev = np.empty((SEQ, BATCH, H), dtype=np.float32)
+        h_prev = np.empty((SEQ, BATCH, H), dtype=np.float32)
+        tanh_c = np.empty((SEQ, BATCH, H), dtype=np.float32)
+        h = np.zeros((BATCH, H), dtype=np.float32)
+        c = np.zeros((BATCH, H), dtype=np.float32)
+        for t in range(SEQ):
+            h_prev[t], c_prev[t] = h, c
+            gates = x_proj[t] + h @ w_hh.T
+            a = acts[t]
+            a[:, :2 * H] = _sigmoid(gates[:, :2 * H])
+            a[:, 2 * H:3 * H] = np.tanh(gates[:, 2 * H:3 * H])
+            a[:, 3 * H:] = _sigmoid(gates[:, 3 * H:])
+            c = a[:, H:2 * H] * c + a[:, :H] * a[:, 2 * H:3 * H]
+            tanh_c[t] = np.tanh(c)
+            h = a[:, 3 * H:] * tanh_c[t]
+        y = h @ w_out.T + b_out
+        loss = ((y - target) ** 2).mean()
+        # backward
+        g_y = 2 * (y - target) / y.size
+        g_w_out = g_y.T @ h
+        g_b_out = g_y.sum(axis=0)
+        g_h = g_y @ w_out
+        g_c = np.zeros_like(c)
+        g_gates = np.empty_like(acts)  # d loss / d (gate pre-activations), every step
+        for t in reversed(range(SEQ)):
+            a = acts[t]
+            i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
+            g_c = g_c + g_h * o * (1 - tanh_c[t] ** 2)
+            gg = g_gates[t]
+            gg[:, :H] = g_c * g * i * (1 - i)
+            gg[:, H:2 * H] = g_c * c_prev[t] * f * (1 - f)
+            gg[:, 2 * H:3 * H] = g_c * i * (1 - g * g)
+            gg[:, 3 * H:] = g_h * tanh_c[t] * o * (1 - o)
+            g_c = g_c * f
+            g_h = gg @ w_hh
+        g_rows = g_gates.reshape(SEQ * BATCH, 4 * H)
+        g_w_ih = g_rows.T @ x_rows
+        g_w_hh = g_rows.T @ h_prev.reshape(SEQ * BATCH, H)
+        g_b = g_rows.sum(axis=0)
+        grads = (g_w_ih, g_w_hh, g_b, g_b.copy(), g_w_out, g_b_out)
+        for p, gp in zip(params, grads):
+            p -= lr * gp
+        last["grads"], last["loss"] = grads, loss
+        return grads
+
+    return step, lambda: tuple(last["grads"]) + tuple(p.copy() for p in params)
+
+
+# --- tinygrad_edu --------------------------------------------------------------------------
+
+
+def make_lstm_tinygrad(tg, lr: float = LR):
+    """nn.LSTM + nn.Linear, F.mse_loss, tg.optim.SGD."""
+    x, target = lstm_data()
+    lstm, head = tg.nn.LSTM(INPUT, HIDDEN), tg.nn.Linear(HIDDEN, 1)
+    params = [lstm.weight_ih_l0, lstm.weight_hh_l0, lstm.bias_ih_l0, lstm.bias_hh_l0,
+              head.weight, head.bias]
+    for p, value in zip(params, lstm_init()):
+        p.data[...] = value
+    opt = tg.optim.SGD(params, lr=lr)
+    x, target = tg.Tensor(x), tg.Tensor(target)
+
+    def step():
+        opt.zero_grad()
+        _, (h_n, _) = lstm(x)
+        loss = tg.nn.functional.mse_loss(head(h_n[-1]), target)
+        loss.backward()
+        opt.step()
+        return tuple(p.grad.data for p in params)
+
+    def state():
+        return tuple(p.grad.data for p in params) + tuple(p.data.copy() for p in params)
+
+    return step, state
+
+
+# --- PyTorch -----------------------------------------------------------------------------
+
+
+def make_lstm_torch(torch, lr: float = LR):
+    """torch.nn.LSTM + torch.nn.Linear, F.mse_loss, torch.optim.SGD."""
+    x, target = lstm_data()
+    lstm, head = torch.nn.LSTM(INPUT, HIDDEN), torch.nn.Linear(HIDDEN, 1)
+    params = [lstm.weight_ih_l0, lstm.weight_hh_l0, lstm.bias_ih_l0, lstm.bias_hh_l0,
+              head.weight, head.bias]
+    with torch.no_grad():
+        for p, value in zip(params, lstm_init()):
+            p.copy_(torch.from_numpy(value))
+    opt = torch.optim.SGD(params, lr=lr)
+    x, target = torch.from_numpy(x), torch.from_numpy(target)
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        _, (h_n, _) = lstm(x)
+        loss = torch.nn.functional.mse_loss(head(h_n[-1]), target)
+        loss.backward()
+        opt.step()
+        return tuple(p.grad.numpy() for p in params)
+
+    def state():
+        return (tuple(p.grad.numpy() for p in params)
+                + tuple(p.detach().numpy().copy() for p in params))
+
+    return step, state
+
+
+# --- checking and timing -----------------------------------------------------------------
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--steps", type=int, default=3, help="steps per timed batch")
+    parser.add_argument("--no-torch", action="store_true")
+    parser.add_argument("--profile", action="store_true",
+                        help="also print a cProfile of 20 tinygrad_edu steps")
+    args = parser.parse_args(argv)
+
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import harness as H
+    from run import check_training
+
+    tg = H.import_tinygrad_edu()
+    torch = H.load_torch(not args.no_torch)
+    threads = H.Threads(torch, 1)
+    H.prime_allocator()
+    print("\n".join(H.environment_lines(tg, torch, threads, args.no_torch)))
+    print(f"\n== LSTM training step: input {INPUT}, hidden {HIDDEN}, {SEQ} steps, batch "
+          f"{BATCH}, Linear({HIDDEN}, 1) on the last h, MSE, SGD lr {LR}, float32 ==")
+    built = {"numpy": make_lstm_numpy(), "tinygrad_edu": make_lstm_tinygrad(tg)}
+    if torch is not None:
+        built["torch"] = make_lstm_torch(torch)
+    if not check_training(built, "LSTM"):
+        return 1
+    times = H.interleaved({name: step for name, (step, _) in built.items()}, args.steps,
+                          args.rounds, progress="LSTM")
+    med = {name: H.median(t) for name, t in times.items()}
+    rows = [[name, H.fmt_time(med[name]), f"{med[name] / med['numpy']:.2f}x",
+             f"{H.spread(t)}, fastest round {H.fmt_time(min(t))}"]
+            for name, t in times.items()]
+    print(H.table(["backend", "median per step", "vs NumPy", "notes"], rows))
+    if torch is not None:
+        print(f"  tinygrad_edu/PyTorch {med['tinygrad_edu'] / med['torch']:.2f}x")
+    if args.profile:
+        import cProfile
+        import pstats
+
+        step, _ = make_lstm_tinygrad(tg)
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for _ in range(20):
+            step()
+        profiler.disable()
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(20)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
