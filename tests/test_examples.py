@@ -1,4 +1,8 @@
-"""Every script in examples/ runs to the end, as a user would run it."""
+"""Every script in examples/ runs to the end, as a user would run it.
+
+Each runs in full (each takes seconds), so the claims they assert are checked here: the
+digits CNN reaches 97% held out, the LSTM continues a sine wave within 0.2.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +15,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "examples").glob("*.py"))
-# the longer examples run in a reduced setting here (their full runs are for readers)
-QUICK_ARGS = {"train_digits_cnn.py": ["--epochs", "2"], "sequence_rnn.py": ["--steps", "30"]}
 
 
 def test_there_are_examples():
@@ -22,15 +24,10 @@ def test_there_are_examples():
 @pytest.mark.parametrize("script", EXAMPLES, ids=[p.name for p in EXAMPLES])
 def test_example_runs(script: Path, tmp_path: Path):
     env = dict(os.environ, PYTHONPATH=str(ROOT), MPLBACKEND="Agg")
-    command = [sys.executable, str(script), *QUICK_ARGS.get(script.name, [])]
-    result = subprocess.run(command, cwd=tmp_path, env=env,
+    result = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=env,
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.strip(), "the example printed nothing"
-
-
-def test_the_reduced_settings_name_real_examples():
-    assert set(QUICK_ARGS) <= {p.name for p in EXAMPLES}
 
 
 def test_sequence_rnn_plots_its_loss_curve(tmp_path: Path):

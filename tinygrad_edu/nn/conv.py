@@ -348,7 +348,9 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
         input: (N, C_in, H, W), or (C_in, H, W) for one image.
         weight: (C_out, C_in, kH, kW).
         bias: (C_out,) or None.
-        stride, padding, dilation: an int or an (along H, along W) pair.
+        stride: an int or an (along H, along W) pair.
+        padding: zeros added on each side: an int or a pair.
+        dilation: the spacing of the kernel's taps: an int or a pair.
 
     Returns:
         (N, C_out, OH, OW) with OH = floor((H + 2 pH - dH (kH - 1) - 1) / sH) + 1
@@ -384,7 +386,9 @@ def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
         input: (N, C_in, L).
         weight: (C_out, C_in, k).
         bias: (C_out,) or None.
-        stride, padding, dilation: an int (or a 1-tuple).
+        stride: an int (or a 1-tuple).
+        padding: zeros added at each end: an int (or a 1-tuple).
+        dilation: the spacing of the kernel's taps: an int (or a 1-tuple).
 
     Returns:
         (N, C_out, L_out), L_out = floor((L + 2p - d (k - 1) - 1) / s) + 1.

@@ -160,9 +160,11 @@ def batch_norm(input: Tensor, running_mean, running_var, weight=None, bias=None,
 
     Args:
         input: a Tensor of shape (N, C, ...).
-        running_mean, running_var: Tensors (or arrays) of shape (C,), or None (only
-            with training=True: then nothing is tracked).
-        weight, bias: Tensors of shape (C,), or None for 1 and 0.
+        running_mean: a Tensor (or array) of shape (C,), or None (only with
+            training=True: then nothing is tracked).
+        running_var: the same, for the variance.
+        weight: a Tensor of shape (C,), or None for 1.
+        bias: a Tensor of shape (C,), or None for 0.
         training: use the batch's statistics (and update the running ones).
         momentum: the weight of the new batch in the running averages.
         eps: added to the variance, so that a constant channel does not divide by 0.
