@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 import threading
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -1001,3 +1002,101 @@ def test_a_0d_leaf_used_twice_gets_an_ndarray_gradient():
     (x * x).backward()
     assert type(x.grad.data) is np.ndarray and x.grad.shape == ()
     assert x.grad.item() == 4.0
+
+
+# ---------------------------------------------------------------------------------------
+# gathering gradients: sums in place, and slices added at their index
+# ---------------------------------------------------------------------------------------
+# Without create_graph, backward adds a GetItem's gradient straight into its input's
+# running sum, and adds later gradients in place into sums it made itself. With
+# create_graph it records IndexAdd and Add ops instead: the two paths must agree.
+
+
+def _both_ways(f, *arrays):
+    """Gradients of f by plain backward and by backward(create_graph=True)."""
+    results = []
+    for create_graph in (False, True):
+        leaves = [tg.Tensor(a.copy(), requires_grad=True) for a in arrays]
+        f(*leaves).backward(create_graph=create_graph)
+        results.append([leaf.grad.numpy().copy() for leaf in leaves])
+    return results
+
+
+def test_a_sequence_read_step_by_step_gets_each_steps_gradient():
+    rng = np.random.default_rng(0)
+    x0 = rng.standard_normal((30, 4, 3))
+    w = np.arange(1.0, 31.0)
+    x = tg.Tensor(x0, requires_grad=True)
+    h = x[0] * w[0]
+    for t in range(1, 30):
+        h = h + x[t] * w[t]
+    (h.sum() + (x * x).sum()).backward()          # x is also used whole
+    np.testing.assert_allclose(x.grad.numpy(), w[:, None, None] + 2 * x0)
+
+
+def test_slices_of_an_intermediate_and_repeated_fancy_indices():
+    rng = np.random.default_rng(1)
+
+    def f(a):
+        y = a.tanh() * 2                           # an intermediate, sliced below
+        picked = y[np.array([0, 2, 0, 0])]         # row 0 three times
+        return (picked * picked).sum() + y[1:, ::2].sum() + y[-1].sum() * 3 + y.sum()
+
+    plain, recorded = _both_ways(f, rng.standard_normal((3, 5)))
+    np.testing.assert_allclose(plain[0], recorded[0], rtol=1e-12)
+    a = tg.Tensor(rng.standard_normal((3, 5)), requires_grad=True)
+    assert tg.gradcheck(f, [a])
+
+
+def test_a_sum_passed_on_to_two_inputs_is_not_changed_by_later_gradients():
+    # n's gradient is a sum (n is used twice); Add hands that same array to p and q; p
+    # then receives more gradient: q's must stay as it was
+    def f(x):
+        p, q = x * 2.0, x * 3.0
+        r = (p * 5.0).sum() + p[0].sum() + q[1:].sum()  # made before n: their backward
+        n = p + q                                     # runs after n's has reached p and q
+        return (n * n).sum() + n.sum() + r
+
+    x0 = np.random.default_rng(2).standard_normal((3, 2))
+    plain, recorded = _both_ways(f, x0)
+    expected = 2 * 25 * x0 + 5 + 10 + np.array([[2.0], [3.0], [3.0]])
+    np.testing.assert_allclose(plain[0], expected)
+    np.testing.assert_allclose(recorded[0], expected)
+
+
+def test_random_graphs_agree_between_the_plain_and_the_recorded_backward():
+    rng = np.random.default_rng(3)
+    for trial in range(20):
+        ops = rng.integers(0, 5, size=12)
+
+        def f(x, y, ops=ops):
+            values = [x, y]
+            for k, op in enumerate(ops):
+                a, b = values[k % len(values)], values[-1]
+                if op == 0:
+                    values.append(a + b)
+                elif op == 1:
+                    values.append(a * b.tanh())
+                elif op == 2:
+                    values.append((a[1:] * 2).sum(axis=0, keepdims=True) + b)
+                elif op == 3:
+                    values.append(a[np.array([0, 0, 2])].sum(axis=0) * b)
+                else:
+                    values.append(a - b[::-1])
+            return sum(v.sum() for v in values[2:])
+
+        plain, recorded = _both_ways(f, rng.standard_normal((3, 4)), rng.standard_normal((3, 4)))
+        for p, r in zip(plain, recorded):
+            np.testing.assert_allclose(p, r, rtol=1e-10, atol=1e-12, err_msg=f"trial {trial}")
+
+
+def test_retain_graph_backward_twice_through_slices_doubles_the_gradient():
+    x = tg.Tensor(np.arange(6.0).reshape(3, 2), requires_grad=True)
+    y = (x[0] * 2 + x[2]).sum() + x[np.array([1, 1])].sum()
+    y.backward(retain_graph=True)
+    first = x.grad.numpy().copy()
+    np.testing.assert_allclose(first, [[2, 2], [2, 2], [1, 1]])
+    with warnings.catch_warnings():  # (the once-only "gradients accumulate" warning)
+        warnings.simplefilter("ignore", tg.autograd.LearnerWarning)
+        y.backward()
+    np.testing.assert_allclose(x.grad.numpy(), 2 * first)

@@ -456,6 +456,9 @@ def run_backward(root, gradient, retain_graph: bool, create_graph: bool, inputs=
     with _SetGradMode(create_graph):
         node_grads: dict[Function, Tensor] = {}  # gradient of each node's output so far
         leaf_grads: dict[Tensor, Tensor] = {}    # gradient of each leaf so far
+        # ids of the sums made here, held by the stores above and by nothing else: those
+        # can take the next gradient in place (without create_graph)
+        owned: set[int] = set()
         if inputs is not None:  # gradients to capture, by the node that made each input
             wanted_nodes = {x.grad_fn: x for x in inputs if x.grad_fn is not None}
             found: dict[int, Tensor] = {}
@@ -473,6 +476,7 @@ def run_backward(root, gradient, retain_graph: bool, create_graph: bool, inputs=
         while waiting:
             node = heapq.heappop(waiting)[1]
             grad_output = node_grads.pop(node)
+            owned.discard(id(grad_output))  # from here on, backward may pass it along
             if node.saved is None:
                 raise RuntimeError(_FREED_MESSAGE.format(name=node.name))
             if node.hooks is not None:
@@ -486,6 +490,15 @@ def run_backward(root, gradient, retain_graph: bool, create_graph: bool, inputs=
                 keep = grad_output if create_graph else grad_output.detach()
                 retained._grad = keep if retained._grad is None else retained._grad + keep
 
+            if type(node) is _ops.GetItem and not create_graph and not _anomaly_enabled:
+                # x[index]'s backward would make a zero array of x's shape holding the
+                # gradient at `index`; here it is added at `index` of x's running sum
+                # instead. A sequence read one step at a time, x[0], x[1], ..., x[T-1],
+                # then costs T slices, not T full-size arrays added together (T^2).
+                _scatter_add(node, grad_output, node_grads, leaf_grads, owned, waiting)
+                if not retain_graph:
+                    node.saved = None
+                continue
             # the chain rule, one step: dL/d(input) from dL/d(output)
             if _anomaly_enabled:
                 input_grads = _backward_for_anomaly(node, grad_output)
@@ -514,12 +527,15 @@ def run_backward(root, gradient, retain_graph: bool, create_graph: bool, inputs=
                         heapq.heappush(waiting, (-parent.sequence, parent))
                 elif create_graph:
                     store[key] = previous + g  # recorded: the sum is part of the new graph
+                elif id(previous) in owned:
+                    previous.data += g.data    # a sum of our own: add in place
                 else:
                     summed = Tensor.__new__(Tensor)  # Tensor._make, inlined (hot loop)
                     summed.data = previous.data + g.data
                     if summed.data.ndim == 0:  # NumPy gives a scalar for 0-d + 0-d
                         summed.data = np.asarray(summed.data)
                     store[key] = summed
+                    owned.add(id(summed))
             if not retain_graph:  # free what forward saved (one store: stores cost time)
                 node.saved = None
                 if node.output_data is not None:
@@ -548,6 +564,35 @@ def run_backward(root, gradient, retain_graph: bool, create_graph: bool, inputs=
                           stacklevel=5)  # the user's .backward() line
                 leaf._grad = leaf._grad + g
     return None
+
+
+def _scatter_add(node, grad_output, node_grads, leaf_grads, owned, waiting) -> None:
+    """GetItem's backward, added straight into the running gradient of its input x:
+    d x[index] / dx is 1 at `index` and 0 elsewhere, so dL/dx[index] += grad_output
+    (np.add.at for integer-array indices, which may pick an element twice)."""
+    x = node.inputs[0]
+    if not node.needs_input_grad[0]:
+        return
+    parent = x.grad_fn
+    store, key = (leaf_grads, x) if parent is None else (node_grads, parent)
+    total = store.get(key)
+    if total is None or id(total) not in owned:  # start a sum of our own
+        full = np.zeros(x.data.shape, dtype=x.data.dtype)
+        if total is not None:
+            full += total.data
+        elif parent is not None:
+            heapq.heappush(waiting, (-parent.sequence, parent))
+        total = Tensor._make(full, False, None)
+        store[key] = total
+        owned.add(id(total))
+    _add_at(total.data, node.index, grad_output.data)
+
+
+def _add_at(target: np.ndarray, index, values: np.ndarray) -> None:
+    if _ops._index_has_arrays(index):
+        np.add.at(target, index, values)
+    else:
+        target[index] += values
 
 
 def _prepare_root(root, gradient, what: str):

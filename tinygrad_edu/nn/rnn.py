@@ -352,27 +352,28 @@ class _Recurrent(Module):
             state = state.unsqueeze(1)
         return [state[k] for k in range(count)]
 
-    def _run_direction(self, suffix: str, inputs: list, state: tuple) -> tuple[list, tuple]:
-        """One layer in one direction over a sequence given as a list of (batch, in)
-        Tensors, one per time step: its outputs (a list of (batch, H) Tensors) and its
-        final state. `suffix` names the weights: "_l0", "_l0_reverse", ..."""
+    def _run_direction(self, suffix: str, sequence: Tensor, state: tuple,
+                       reverse: bool = False) -> tuple[Tensor, tuple]:
+        """One layer in one direction over a (seq, batch, in) sequence: its outputs,
+        (seq, batch, H) in time order, and its final state. `suffix` names the weights:
+        "_l0", "_l0_reverse", ..."""
         w_ih, w_hh, b_ih, b_hh = self._weights(suffix)
-        # Why not the usual trick of computing x_t W_ih^T + b_ih for all steps in ONE
-        # matrix product before the loop? Because the loop would then read one step of
-        # it, x_proj[t], per iteration, and in this engine the backward of a slice
-        # returns a gradient of the full size, (seq, batch, 4H), zeros except step t:
-        # seq such gradients to fill and add up make the backward quadratic in the
-        # sequence length (measured, interleaved: 90 ms instead of 67 ms for a training
-        # step of an LSTM over 50 steps, batch 32, hidden 128). One small product per
-        # step costs less here. (For the same reason a first-layer input that requires
-        # grad is sliced per step at a cost quadratic in seq, but only of its own size,
-        # (seq, batch, input_size).)
+        # The input's part of every gate, x_t W_ih^T + b_ih, does not depend on the state:
+        # it is computed for all the steps in ONE matrix product, (seq, batch, in) to
+        # (seq, batch, gates * H), and the loop reads one step of it at a time. Only
+        # h W_hh^T must wait for the previous step. (Backward adds each step's slice of
+        # the gradient in place, so reading x_proj[t] step by step costs no more.)
+        x_proj = F.linear(sequence, w_ih, b_ih)
+        seq = sequence.shape[0]
         outputs = []
-        for x_t in inputs:
-            x_proj = F.linear(x_t, w_ih, b_ih)  # the input part of every gate
-            state = self._step(x_proj, state, w_hh, b_hh)
+        for t in (range(seq - 1, -1, -1) if reverse else range(seq)):
+            state = self._step(x_proj[t], state, w_hh, b_hh)
             outputs.append(state[0])
-        return outputs, state
+        if reverse:
+            outputs.reverse()
+        # (seq * batch, H) joined in one op, then viewed as (seq, batch, H): as
+        # tg.stack(outputs), which would add one unsqueeze op per step
+        return cat(outputs, axis=0).reshape(seq, *outputs[0].shape), state
 
     def _step(self, x_proj: Tensor, state: tuple, w_hh: Tensor, b_hh) -> tuple:
         raise NotImplementedError
@@ -390,29 +391,23 @@ class _Recurrent(Module):
                               self._check_state(hx[1], batch, batched, "c_0")))
         else:
             states = [(h,) for h in self._check_state(hx, batch, batched, "h_0")]
-        seq = x.shape[0]
-        steps = [x[t] for t in range(seq)]  # (batch, input_size) each
+        sequence = x  # (seq, batch, features): the input of layer 0, then each layer's output
         finals = []
         for k in range(self.num_layers):
             if k > 0 and self.dropout > 0:  # between layers, never after the last one
-                steps = [F.dropout(x_t, self.dropout, self.training) for x_t in steps]
+                sequence = F.dropout(sequence, self.dropout, self.training)
             forward_suffix, *reverse = self._suffixes(k)
-            outputs, final = self._run_direction(forward_suffix, steps,
-                                                 states[k * self._directions])
+            output, final = self._run_direction(forward_suffix, sequence,
+                                                states[k * self._directions])
             finals.append(final)
-            if reverse:  # the same over the reversed sequence, its outputs put back in order
-                backward_outputs, final = self._run_direction(reverse[0], steps[::-1],
-                                                              states[2 * k + 1])
+            if reverse:  # the same over the reversed sequence: [forward h_t | reverse h_t]
+                backward_output, final = self._run_direction(reverse[0], sequence,
+                                                             states[2 * k + 1], reverse=True)
                 finals.append(final)
-                # at each step, [forward h_t | reverse h_t]: (batch, 2H)
-                outputs = [cat([a, b], axis=-1)
-                           for a, b in zip(outputs, backward_outputs[::-1])]
-            steps = outputs
-        # (seq * batch, D * H) joined in one op, then viewed as (seq, batch, D * H): as
-        # tg.stack(steps), which would add one unsqueeze op per step
-        features = self.hidden_size * self._directions
-        output = cat(steps, axis=0).reshape(
-            (seq, batch, features) if batched else (seq, features))
+                output = cat([output, backward_output], axis=-1)  # (seq, batch, 2H)
+            sequence = output
+        if not batched:
+            output = output.reshape(output.shape[0], output.shape[2])
         if batched and self.batch_first:
             output = output.swapaxes(0, 1)
         # the final states of all layers (and directions), (num_layers * directions,
