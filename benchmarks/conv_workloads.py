@@ -19,16 +19,11 @@ gradients of the last step and then the weights after it, in the order
 
 so `run.check_training` can compare the backends before anything is timed.
 
-Run it (PyTorch optional) with the checkout on the path::
-
-    PYTHONPATH=. python3 benchmarks/conv_workloads.py [--rounds 15] [--steps 5] [--profile]
+`python benchmarks/run.py --only W5` checks and times it (add `--profile` for a
+cProfile of the tinygrad_edu step).
 """
 
 from __future__ import annotations
-
-import argparse
-import os
-import sys
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
@@ -204,61 +199,3 @@ def make_w5_torch(torch, lr: float = LR):
 
 
 W5_MAKERS = {"numpy": make_w5_numpy, "tinygrad_edu": make_w5_tinygrad, "torch": make_w5_torch}
-
-
-# --- checking and timing -----------------------------------------------------------------
-
-
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=15)
-    parser.add_argument("--steps", type=int, default=5, help="steps per timed batch")
-    parser.add_argument("--threads", type=int, default=1, help="BLAS / OpenMP threads")
-    parser.add_argument("--no-torch", action="store_true")
-    parser.add_argument("--profile", action="store_true",
-                        help="also print a cProfile of 20 tinygrad_edu steps")
-    args = parser.parse_args(argv)
-
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    import harness as H
-    from run import check_training
-
-    tg = H.import_tinygrad_edu()
-    torch = H.load_torch(not args.no_torch)
-    threads = H.Threads(torch, args.threads)
-    H.prime_allocator()
-    print("\n".join(H.environment_lines(tg, torch, threads, args.no_torch)))
-    print(f"\n== W5: a CNN training step, {W5_BATCH}x1x28x28 -> Conv2d(1, 8, 3) -> ReLU -> "
-          f"Conv2d(8, 16, 3) -> ReLU -> Linear({W5_FLAT}, 10), cross-entropy, SGD lr {LR}, "
-          f"float32, {args.threads} thread(s) ==")
-    built = {"numpy": make_w5_numpy(), "tinygrad_edu": make_w5_tinygrad(tg)}
-    if torch is not None:
-        built["torch"] = make_w5_torch(torch)
-    if not check_training(built, "W5"):
-        return 1
-    times = H.interleaved({name: step for name, (step, _) in built.items()}, args.steps,
-                          args.rounds, progress="W5")
-    med = {name: H.median(t) for name, t in times.items()}
-    rows = [[name, H.fmt_time(med[name]), f"{med[name] / med['numpy']:.2f}x",
-             f"{H.spread(t)}, fastest round {H.fmt_time(min(t))}"]
-            for name, t in times.items()]
-    print(H.table(["backend", "median per step", "vs NumPy", "notes"], rows))
-    if torch is not None:
-        print(f"  tinygrad_edu/PyTorch {med['tinygrad_edu'] / med['torch']:.2f}x")
-    if args.profile:
-        import cProfile
-        import pstats
-
-        step, _ = make_w5_tinygrad(tg)
-        step()
-        profiler = cProfile.Profile()
-        profiler.enable()
-        for _ in range(20):
-            step()
-        profiler.disable()
-        pstats.Stats(profiler).sort_stats("tottime").print_stats(20)
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -17,16 +17,11 @@ order
 
 so `run.check_training` can compare the backends before anything is timed.
 
-Run it (PyTorch optional) with the checkout on the path::
-
-    PYTHONPATH=. python3 benchmarks/rnn_workloads.py [--rounds 15] [--steps 3] [--profile]
+`python benchmarks/run.py --only LSTM` checks and times it (add `--profile` for a
+cProfile of the tinygrad_edu step).
 """
 
 from __future__ import annotations
-
-import argparse
-import os
-import sys
 
 import numpy as np
 
@@ -177,58 +172,3 @@ def make_lstm_torch(torch, lr: float = LR):
                 + tuple(p.detach().numpy().copy() for p in params))
 
     return step, state
-
-
-# --- checking and timing -----------------------------------------------------------------
-
-
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=15)
-    parser.add_argument("--steps", type=int, default=3, help="steps per timed batch")
-    parser.add_argument("--no-torch", action="store_true")
-    parser.add_argument("--profile", action="store_true",
-                        help="also print a cProfile of 20 tinygrad_edu steps")
-    args = parser.parse_args(argv)
-
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    import harness as H
-    from run import check_training
-
-    tg = H.import_tinygrad_edu()
-    torch = H.load_torch(not args.no_torch)
-    threads = H.Threads(torch, 1)
-    H.prime_allocator()
-    print("\n".join(H.environment_lines(tg, torch, threads, args.no_torch)))
-    print(f"\n== LSTM training step: input {INPUT}, hidden {HIDDEN}, {SEQ} steps, batch "
-          f"{BATCH}, Linear({HIDDEN}, 1) on the last h, MSE, SGD lr {LR}, float32 ==")
-    built = {"numpy": make_lstm_numpy(), "tinygrad_edu": make_lstm_tinygrad(tg)}
-    if torch is not None:
-        built["torch"] = make_lstm_torch(torch)
-    if not check_training(built, "LSTM"):
-        return 1
-    times = H.interleaved({name: step for name, (step, _) in built.items()}, args.steps,
-                          args.rounds, progress="LSTM")
-    med = {name: H.median(t) for name, t in times.items()}
-    rows = [[name, H.fmt_time(med[name]), f"{med[name] / med['numpy']:.2f}x",
-             f"{H.spread(t)}, fastest round {H.fmt_time(min(t))}"]
-            for name, t in times.items()]
-    print(H.table(["backend", "median per step", "vs NumPy", "notes"], rows))
-    if torch is not None:
-        print(f"  tinygrad_edu/PyTorch {med['tinygrad_edu'] / med['torch']:.2f}x")
-    if args.profile:
-        import cProfile
-        import pstats
-
-        step, _ = make_lstm_tinygrad(tg)
-        profiler = cProfile.Profile()
-        profiler.enable()
-        for _ in range(20):
-            step()
-        profiler.disable()
-        pstats.Stats(profiler).sort_stats("tottime").print_stats(20)
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -57,17 +57,19 @@ CONFIGS = {
              "w3_rounds": 21, "w3_steps": 200, "w4_ops": W.W4_OPS, "w4_rounds": 7,
              "w4_mem_reps": 3, "w6_steps": 2000, "w6_every": 100,
              "deep_nodes": W.DEEP_NODES, "viz_ops": W.VIZ_OPS, "viz_rounds": 7,
-             "profile_steps": {"W1": 100, "W2": 200, "W3": 1000}},
+             "profile_steps": {"W1": 100, "W2": 200, "W3": 1000, "W5": 20,
+                               "LSTM": 20}},
     "quick": {"w1_rounds": 5, "w1_steps": 3, "w5_rounds": 3, "w5_steps": 2,
               "lstm_rounds": 3, "lstm_steps": 1, "w2_rounds": 5, "w2_steps": 10,
               "w3_rounds": 5, "w3_steps": 20, "w4_ops": 10_000, "w4_rounds": 3,
               "w4_mem_reps": 2, "w6_steps": 200, "w6_every": 50,
               "deep_nodes": 100_000, "viz_ops": W.VIZ_OPS, "viz_rounds": 3,
-              "profile_steps": {"W1": 10, "W2": 50, "W3": 100}},
+              "profile_steps": {"W1": 10, "W2": 50, "W3": 100, "W5": 3,
+                                "LSTM": 3}},
 }
 WORKLOADS = ("W1", "W2", "W3", "W4", "W5", "LSTM", "W6", "DEEP", "VIZ", "PROFILE")
 DEFAULT_WORKLOADS = ("W1", "W2", "W3", "W4", "W5", "LSTM", "W6", "DEEP", "VIZ")
-PROFILED = ("W1", "W2", "W3")  # the workloads PROFILE can profile
+PROFILED = ("W1", "W2", "W3", "W5", "LSTM")  # the workloads PROFILE can profile
 
 # Display names, in table order. The keys are what the child processes are told.
 LABELS = {"numpy": "NumPy (hand-written)", "tinygrad_edu": "tinygrad_edu",
@@ -507,7 +509,7 @@ def run_profile(workload: str, tg, cfg, top: int = 15) -> None:
     else:
         print(f"\n== PROFILE {workload}: cProfile of tinygrad_edu's {workload} training step "
               f"({n_steps} steps) ==")
-        step, _ = W.TRAIN_MAKERS[workload]["tinygrad_edu"](tg)
+        step, _ = TRAIN_MAKERS[workload]["tinygrad_edu"](tg)
     step()
     profiler = cProfile.Profile()
     profiler.enable()
