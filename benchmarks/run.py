@@ -535,17 +535,17 @@ def run_profile(workload: str, tg, cfg, top: int = 15) -> None:
     print(f"  total profiled: {total / n_steps * 1e3:.2f} ms per step (cProfile's overhead "
           "inflates this: compare shares, not absolute times)")
     if workload != "W2":
-        print_phases(stats, total)
+        print_phases(stats, total, workload)
 
 
 # The parts of a training step, by the function that does each (its cumulative time).
-PHASES = (("model forward", ("Sequential.forward",)),
-          ("loss", ("cross_entropy", "binary_cross_entropy_with_logits")),
+PHASES = (("model forward", ("Module.__call__",)),
+          ("loss", ("cross_entropy", "binary_cross_entropy_with_logits", "mse_loss")),
           ("backward", ("Tensor.backward",)),
           ("zero_grad + SGD step", ("Optimizer.zero_grad", "Optimizer.step")))
 
 
-def print_phases(stats, total: float) -> None:
+def print_phases(stats, total: float, workload: str) -> None:
     """Each phase's share of a training step; the matrix products' share (BLAS) too."""
     cum: dict[str, float] = {}
     for (path, line, func), (_, _, tottime, cumtime, _) in stats.items():
@@ -557,9 +557,10 @@ def print_phases(stats, total: float) -> None:
     parts = [f"{label} {sum(cum.get(n, 0.0) for n in names) / total:.0%}"
              for label, names in PHASES]
     print(f"  the step's phases (cumulative): {', '.join(parts)}")
-    print(f"  own time of Linear.forward and MatMul.forward (the matrix products, BLAS): "
-          f"{cum.get('BLAS', 0.0) / total:.0%}; the rest is the framework's Python and small "
-          "NumPy calls")
+    if workload in ("W1", "W3"):  # (MLPs: their matrix products are these two ops)
+        print(f"  own time of Linear.forward and MatMul.forward (the matrix products, BLAS): "
+              f"{cum.get('BLAS', 0.0) / total:.0%}; the rest is the framework's Python and "
+              "small NumPy calls")
 
 
 # ---------------------------------------------------------------------------------------
