@@ -507,3 +507,66 @@ def test_repr_shows_sizes_and_options():
     assert repr(nn.RNNCell(3, 4, nonlinearity="relu")).startswith(
         "RNNCell(3, 4, nonlinearity='relu')")
 
+
+
+# --- the fused step of nn.LSTM --------------------------------------------------------------
+
+
+def _step_inputs(seed=0, batch=3, size=4, bias=True):
+    rng = np.random.default_rng(seed)
+    arrays = [rng.standard_normal((batch, 4 * size)), rng.standard_normal((batch, size)),
+              rng.standard_normal((batch, size)), 0.5 * rng.standard_normal((4 * size, size))]
+    if bias:
+        arrays.append(rng.standard_normal(4 * size))
+    return [tg.Tensor(a, requires_grad=True) for a in arrays]
+
+
+@pytest.mark.parametrize("bias", [True, False])
+def test_lstm_step_is_the_equations_and_passes_gradcheck(bias):
+    from tinygrad_edu.nn.rnn import LSTMStep, _lstm_step
+
+    inputs = _step_inputs(bias=bias)
+    b_hh = inputs[4] if bias else None
+    h, c = _lstm_step(*inputs[:4], b_hh)
+    np.testing.assert_allclose(LSTMStep.apply(*inputs).numpy(),
+                               np.concatenate([h.numpy(), c.numpy()], axis=-1), rtol=1e-13)
+    assert tg.gradcheck(LSTMStep.apply, inputs)
+    assert tg.gradgradcheck(LSTMStep.apply, inputs)
+
+
+def test_a_wrong_lstm_step_backward_fails_gradcheck():
+    from tinygrad_edu.nn.rnn import LSTMStep
+
+    class ForgetsTheForgetGate(LSTMStep):
+        @staticmethod
+        def backward(ctx, grad_output):
+            grads = list(LSTMStep.backward(ctx, grad_output))
+            grads[2] = grads[2] * 0.0 + grad_output[..., 4:]  # dc_prev without the f factor
+            return tuple(grads)
+
+    inputs = _step_inputs()
+    assert not tg.gradcheck(ForgetsTheForgetGate.apply, inputs)
+    assert tg.gradcheck(LSTMStep.apply, inputs)
+
+
+def test_the_lstm_layer_equals_its_cell_unrolled_forward_and_backward():
+    tg.manual_seed(4)
+    layer = nn.LSTM(3, 5).double()
+    cell = nn.LSTMCell(3, 5).double()
+    for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+        getattr(cell, name).data[...] = getattr(layer, name + "_l0").data
+    x0 = np.random.default_rng(5).standard_normal((7, 2, 3))
+    x_layer, x_cell = tg.Tensor(x0, requires_grad=True), tg.Tensor(x0, requires_grad=True)
+    output, (h_n, c_n) = layer(x_layer)
+    h = c = tg.Tensor(np.zeros((2, 5)))
+    steps = []
+    for t in range(7):
+        h, c = cell(x_cell[t], (h, c))
+        steps.append(h)
+    np.testing.assert_allclose(output.numpy(), tg.stack(steps).numpy(), rtol=1e-12)
+    np.testing.assert_allclose(c_n.numpy()[0], c.numpy(), rtol=1e-12)
+    ((output * output).sum() + c_n.sum()).backward()
+    ((tg.stack(steps) ** 2).sum() + c.sum()).backward()
+    np.testing.assert_allclose(x_layer.grad.numpy(), x_cell.grad.numpy(), rtol=1e-10)
+    np.testing.assert_allclose(layer.weight_hh_l0.grad.numpy(), cell.weight_hh.grad.numpy(),
+                               rtol=1e-10)

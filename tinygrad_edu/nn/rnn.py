@@ -5,8 +5,11 @@ makes the next state. A layer (`RNN`, `LSTM`, `GRU`) runs its cell over a whole 
 in a plain Python loop, and stacks layers on top of each other (`num_layers`): the
 outputs of one layer are the inputs of the next.
 
-Everything is built from existing ops (`F.linear`, `sigmoid`, `tanh`, slicing, `*`, `+`),
-so backpropagation through time needs no code of its own: the engine walks back through
+The cells are built from existing ops (`F.linear`, `sigmoid`, `tanh`, slicing, `*`,
+`+`), so their graphs show every gate; `nn.LSTM` runs the same equations as one op per
+step (`LSTMStep`, with its backward written out), because a long sequence of primitive
+steps costs more in bookkeeping than in arithmetic. Backpropagation through time needs
+no code of its own: the engine walks back through
 the unrolled loop like through any other graph, and its walk is iterative, so a sequence
 of thousands of steps backpropagates without hitting Python's recursion limit.
 
@@ -26,8 +29,10 @@ import math
 
 import numpy as np
 
+from ..autograd import Function, is_grad_enabled
 from ..dtypes import get_default_dtype
 from ..functions import cat
+from ..ops import sigmoid_array
 from ..tensor import Tensor
 from . import functional as F
 from . import init
@@ -64,6 +69,90 @@ def _lstm_step(x_proj: Tensor, h: Tensor, c: Tensor, w_hh: Tensor, b_hh) -> tupl
     o = gates[..., 3 * size:].sigmoid()
     c_next = f * c + i * g
     return o * c_next.tanh(), c_next
+
+
+class LSTMStep(Function):
+    """[h' | c'] = one LSTM step (the equations of `_lstm_step`) as ONE op, for nn.LSTM.
+
+    Why one op: written with primitives, a step is about 16 ops (a matrix product, four
+    slices, three activations, products and sums), and a sequence of 50 steps makes a
+    graph of 800 nodes whose bookkeeping costs more than their arithmetic. PyTorch fuses
+    the step too. `nn.LSTMCell` keeps the primitives, so its graph shows every gate.
+
+    The output joins h' and c' along the last axis (an op has one output); the caller
+    slices them apart. Backward, with dh', dc' the two halves of the upstream gradient:
+
+        dc  = dc' + dh' * o * (1 - tanh(c')^2)        (all of c's gradient, c' = f c + i g)
+        dz  = [dc*g * i(1-i) | dc*c * f(1-f) | dc*i * (1-g^2) | dh'*tanh(c') * o(1-o)]
+        d x_proj = dz,  d h = dz W_hh,  d c_prev = dc * f,  d W_hh = dz^T h,  d b_hh = sum dz
+
+    where z = x_proj + h W_hh^T + b_hh are the gates before their activations.
+    """
+
+    @staticmethod
+    def forward(ctx, x_proj, h, c, w_hh, b_hh=None):
+        size = h.shape[-1]
+        z = x_proj.data + h.data @ w_hh.data.T  # (batch, 4H): [i | f | g | o]
+        if b_hh is not None:
+            z += b_hh.data
+        i_f = sigmoid_array(z[..., :2 * size])
+        i, f = i_f[..., :size], i_f[..., size:]
+        g = np.tanh(z[..., 2 * size:3 * size])
+        o = sigmoid_array(z[..., 3 * size:])
+        c_next = f * c.data + i * g
+        tanh_c = np.tanh(c_next)
+        ctx.save_for_backward(x_proj, h, c, w_hh, b_hh, i, f, g, o, tanh_c)
+        return np.concatenate([o * tanh_c, c_next], axis=-1)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        x_proj, h, c, w_hh, b_hh, i, f, g, o, tanh_c = ctx.saved_tensors
+        inputs = len(ctx.needs_input_grad)  # 4 without b_hh
+        if is_grad_enabled():  # create_graph: the same formulas, recorded (see below)
+            return _lstm_step_backward_recorded(grad_output, x_proj, h, c, w_hh,
+                                                b_hh)[:inputs]
+        size = h.shape[-1]
+        grad_h, grad_c = grad_output.data[..., :size], grad_output.data[..., size:]
+        dc = grad_c + grad_h * o * (1 - tanh_c * tanh_c)
+        dz = np.concatenate([dc * g * i * (1 - i), dc * c.data * f * (1 - f),
+                             dc * i * (1 - g * g), grad_h * tanh_c * o * (1 - o)], axis=-1)
+        need_x, need_h, need_c, need_w, need_b = ctx.needs_input_grad + (False,) * (5 - inputs)
+        rows = dz.reshape(-1, dz.shape[-1])
+        return (_array(dz) if need_x else None,
+                _array(dz @ w_hh.data) if need_h else None,
+                _array(dc * f) if need_c else None,
+                _array(rows.T @ h.data.reshape(-1, size)) if need_w else None,
+                _array(rows.sum(axis=0)) if need_b else None)[:inputs]
+
+
+def _array(value: np.ndarray) -> Tensor:
+    return Tensor._make(value, False, None)
+
+
+def _lstm_step_backward_recorded(grad_output, x_proj, h, c, w_hh, b_hh) -> tuple:
+    """LSTMStep's backward as Tensor ops, for create_graph=True: the gates are recomputed
+    from the inputs (not taken from forward's arrays), so that this gradient depends on
+    the inputs the way it should, and can be differentiated again."""
+    size = h.shape[-1]
+    z = x_proj + F.linear(h, w_hh, b_hh)
+    i, f = z[..., :size].sigmoid(), z[..., size:2 * size].sigmoid()
+    g, o = z[..., 2 * size:3 * size].tanh(), z[..., 3 * size:].sigmoid()
+    tanh_c = (f * c + i * g).tanh()
+    grad_h, grad_c = grad_output[..., :size], grad_output[..., size:]
+    dc = grad_c + grad_h * o * (1 - tanh_c * tanh_c)
+    dz = cat([dc * g * i * (1 - i), dc * c * f * (1 - f), dc * i * (1 - g * g),
+              grad_h * tanh_c * o * (1 - o)], axis=-1)
+    rows = dz.reshape(-1, dz.shape[-1])
+    return (dz, dz @ w_hh, dc * f, rows.T @ h.reshape(-1, size),
+            rows.sum(axis=0) if b_hh is not None else None)
+
+
+def _lstm_step_fused(x_proj: Tensor, h: Tensor, c: Tensor, w_hh: Tensor, b_hh) -> tuple:
+    """(h', c') of one LSTM step, by the fused op."""
+    size = h.shape[-1]
+    both = LSTMStep.apply(x_proj, h, c, w_hh, b_hh) if b_hh is not None else \
+        LSTMStep.apply(x_proj, h, c, w_hh)
+    return both[..., :size], both[..., size:]
 
 
 def _gru_step(x_proj: Tensor, h: Tensor, w_hh: Tensor, b_hh) -> Tensor:
@@ -504,7 +593,7 @@ class LSTM(_Recurrent):
     has_cell_state = True
 
     def _step(self, x_proj, state, w_hh, b_hh):
-        return _lstm_step(x_proj, state[0], state[1], w_hh, b_hh)
+        return _lstm_step_fused(x_proj, state[0], state[1], w_hh, b_hh)
 
 
 class GRU(_Recurrent):
