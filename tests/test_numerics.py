@@ -78,3 +78,11 @@ def test_gradcheck_converts_float32_inputs_to_float64_and_says_so():
     with pytest.warns(UserWarning, match="float64"):
         report = tg.gradcheck(lambda x: (x.sin() * x).sum(), [x])
     assert report
+
+
+def test_the_gradient_of_a_quotient_of_tiny_numbers_is_finite():
+    # d(a/b)/db = -a/b^2 = -1e170 here; b*b = 1e-340 would underflow to 0 and give -inf
+    a = tg.Tensor(np.float64(1e-170), requires_grad=True)
+    b = tg.Tensor(np.float64(1e-170), requires_grad=True)
+    (a / b).backward()
+    np.testing.assert_allclose([a.grad.item(), b.grad.item()], [1e170, -1e170])

@@ -155,11 +155,13 @@ class Div(Function):
 
     @staticmethod
     def backward(ctx, grad_output):
-        # dz/dx = 1/y, dz/dy = -x/y^2
+        # dz/dx = 1/y, dz/dy = -x/y^2, computed as -(g/y) * x / y: y*y would underflow
+        # to 0 (or overflow) where y is tiny (or huge) although the gradient is finite
         x, y = ctx.saved_tensors
         need_x, need_y = ctx.needs_input_grad
-        return (unbroadcast(grad_output / y, x.shape) if need_x else None,
-                unbroadcast(-grad_output * x / (y * y), y.shape) if need_y else None)
+        g_over_y = grad_output / y
+        return (unbroadcast(g_over_y, x.shape) if need_x else None,
+                unbroadcast(-g_over_y * x / y, y.shape) if need_y else None)
 
 
 class Pow(Function):
