@@ -240,6 +240,14 @@ def test_train_a_cnn_on_digits_and_resume_it_exactly(run, tmp_path):
     assert all(np.array_equal(a[k], b[k]) for k in a)
 
 
+def test_too_many_convolutions_for_8x8_digits_is_a_clear_error(run):
+    result = run("train", "--dataset", "digits", "--model", "cnn", "--hidden", "4,4,4,4",
+                 "--epochs", "1", "--no-progress")
+    assert result.returncode == 2
+    assert "cannot be pooled 4 times; give at most 3 convolution sizes" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_a_cnn_needs_images(run):
     result = run("train", "--model", "cnn", "--dataset", "moons", "--no-progress")
     assert result.returncode == 2

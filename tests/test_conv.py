@@ -430,8 +430,9 @@ def test_conv1d_and_pooling_errors():
     with pytest.raises(ValueError, match="conv1d: the kernel 9 .*larger than the padded "
                                          "input 8"):
         F.conv1d(tg.zeros(2, 3, 6), tg.zeros(4, 3, 9), padding=1)
-    with pytest.raises(ValueError, match=r"max_pool2d: the input must have 4 axes"):
-        F.max_pool2d(tg.zeros(3, 4, 4), 2)
+    with pytest.raises(ValueError, match=r"max_pool2d: the input must have 4 axes \(N, C, H, "
+                                         r"W\), or 3 for one image"):
+        F.max_pool2d(tg.zeros(2, 3, 4, 4, 4), 2)
     with pytest.raises(ValueError, match=r"padding \(2, 2\) is more than half the kernel"):
         F.max_pool2d(tg.zeros(1, 1, 6, 6), 3, padding=2)
     with pytest.raises(ValueError, match="avg_pool2d: stride must be positive"):
@@ -476,7 +477,8 @@ def test_conv1d_module_and_pool_modules():
     assert layer.weight.shape == (5, 2, 4) and list(layer.state_dict()) == ["weight"]
     assert layer.extra_repr() == "2, 5, kernel_size=(4,), stride=(1,), padding=(1,), bias=False"
     assert layer(tg.zeros(3, 2, 10)).shape == (3, 5, 9)
-    assert repr(nn.MaxPool2d(2)) == "MaxPool2d(kernel_size=2, stride=2, padding=0)"
+    assert repr(nn.MaxPool2d(2)) == ("MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1, "
+                                    "ceil_mode=False)")
     assert repr(nn.AvgPool2d(3, 1, 1)) == "AvgPool2d(kernel_size=3, stride=1, padding=1)"
     x = np.random.default_rng(13).standard_normal((1, 2, 6, 6))
     np.testing.assert_array_equal(nn.MaxPool2d(3, 1, 1)(tg.Tensor(x)).data,
@@ -523,3 +525,38 @@ def test_a_small_cnn_learns_and_its_gradients_reach_every_parameter():
         opt.step()
         losses.append(loss.item())
     assert losses[-1] < 0.2 * losses[0]  # 8 samples: it can fit them
+
+
+# --- edge cases met in review --------------------------------------------------------------
+
+
+def test_max_pool_with_padding_gives_the_gradient_to_a_real_minus_infinity():
+    # a window whose real values are all -inf: its maximum is a real element (PyTorch),
+    # never the -inf padding, so that element gets the gradient
+    x = leaf([[[[-np.inf, 1.0], [2.0, 3.0]]]])
+    F.max_pool2d(x, 2, 1, 1).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy().ravel(), [1.0, 2.0, 2.0, 4.0])
+    # all -inf: each window's gradient goes to its first real element in scan order, as
+    # in PyTorch (values checked against torch 2.13)
+    for stride, expected in ((1, [4.0, 2.0, 2.0, 1.0]), (2, [1.0, 1.0, 1.0, 1.0])):
+        y = leaf(np.full((1, 1, 2, 2), -np.inf))
+        F.max_pool2d(y, 2, stride, 1).sum().backward()
+        np.testing.assert_array_equal(y.grad.numpy().ravel(), expected)
+
+
+@pytest.mark.parametrize("pool", [F.max_pool2d, F.avg_pool2d])
+def test_pooling_accepts_one_unbatched_image(pool):
+    x = np.random.default_rng(0).standard_normal((3, 6, 6))
+    single = pool(tg.Tensor(x), 2)
+    batched = pool(tg.Tensor(x[None]), 2)
+    assert single.shape == (3, 3, 3)
+    np.testing.assert_array_equal(single.numpy(), batched.numpy()[0])
+
+
+def test_conv1d_accepts_one_unbatched_signal():
+    tg.manual_seed(0)
+    layer = nn.Conv1d(3, 4, 3).double()
+    x = np.random.default_rng(0).standard_normal((3, 8))
+    single = layer(tg.Tensor(x))
+    assert single.shape == (4, 6)
+    np.testing.assert_allclose(single.numpy(), layer(tg.Tensor(x[None])).numpy()[0])

@@ -150,3 +150,12 @@ def test_errors():
         nn.Embedding(5, 0)
     with pytest.raises(ValueError, match=r"weight must be a matrix.*\(6,\)"):
         F.embedding(np.array([0]), tg.ones(6))
+
+
+def test_refilling_the_index_array_before_backward_does_not_change_the_gradient():
+    emb = nn.Embedding(4, 2).double()
+    indices = np.array([0, 1])
+    out = emb(indices)
+    indices[:] = [2, 3]                 # a batch buffer refilled before backward
+    out.sum().backward()
+    np.testing.assert_array_equal(emb.weight.grad.numpy(), [[1, 1], [1, 1], [0, 0], [0, 0]])

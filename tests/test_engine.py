@@ -1100,3 +1100,12 @@ def test_retain_graph_backward_twice_through_slices_doubles_the_gradient():
         warnings.simplefilter("ignore", tg.autograd.LearnerWarning)
         y.backward()
     np.testing.assert_allclose(x.grad.numpy(), 2 * first)
+
+
+def test_indexing_with_an_array_keeps_its_own_copy_of_the_index():
+    x = tg.Tensor(np.arange(4.0), requires_grad=True)
+    index = np.array([0, 0, 1])
+    y = x[index]
+    index[:] = 3                        # the caller reuses its array before backward
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [2, 1, 0, 0])

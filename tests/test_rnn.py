@@ -505,7 +505,7 @@ def test_repr_shows_sizes_and_options():
         "LSTM(3, 4, num_layers=2, batch_first=True)")
     assert repr(nn.GRU(3, 4, bidirectional=True)).startswith("GRU(3, 4, bidirectional=True)")
     assert repr(nn.RNNCell(3, 4, nonlinearity="relu")).startswith(
-        "RNNCell(3, 4, nonlinearity='relu')")
+        "RNNCell(3, 4, nonlinearity=relu)")
 
 
 

@@ -194,7 +194,11 @@ def train(args: argparse.Namespace) -> int:
                         hidden=args.hidden or [16, 16], activation=args.activation,
                         optimizer=args.optimizer, lr=args.lr, epochs=args.epochs or 100,
                         batch_size=args.batch_size, seed=args.seed)
-        run = Run(config)
+        try:
+            run = Run(config)
+        except ValueError as error:  # options that do not fit together (e.g. too many convs)
+            print(f"tinygrad-edu train: {error}", file=sys.stderr)
+            return 2
     config = run.config
     print(f"{config.dataset}: {len(run.y_train)} training samples, {len(run.y_test)} held out")
     print(run.model)

@@ -684,6 +684,9 @@ class GetItem(Function):
 
     @staticmethod
     def forward(ctx, x, *, index):
+        if _index_has_arrays(index):  # backward needs them: keep a copy, not the caller's
+            index = tuple(i.copy() if isinstance(i, np.ndarray) else i for i in index) \
+                if isinstance(index, tuple) else index.copy()
         ctx.index = index
         try:
             return x.data[index]

@@ -383,7 +383,7 @@ def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
     y[n, o, l] = b[o] + sum_{c, j} w[o, c, j] * xp[n, c, l*s + j*d]
 
     Args:
-        input: (N, C_in, L).
+        input: (N, C_in, L), or (C_in, L) for one signal.
         weight: (C_out, C_in, k).
         bias: (C_out,) or None.
         stride: an int (or a 1-tuple).
@@ -394,6 +394,9 @@ def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
         (N, C_out, L_out), L_out = floor((L + 2p - d (k - 1) - 1) / s) + 1.
     """
     x = _as_tensor(input)
+    if x.ndim == 2:  # one signal (C_in, L), as PyTorch allows
+        out = conv1d(x.reshape(1, *x.shape), weight, bias, stride, padding, dilation)
+        return out.reshape(out.shape[1:])
     geo = _check_conv("conv1d", x.shape, weight.shape, None if bias is None else bias.shape,
                       stride, padding, dilation)
     n, c, length = x.shape
@@ -411,7 +414,8 @@ def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
 
 def _check_pool(op: str, x_shape: tuple, kernel_size, stride, padding) -> Geometry:
     if len(x_shape) != 4:
-        raise ValueError(f"{op}: the input must have 4 axes (N, C, H, W), got shape {x_shape}")
+        raise ValueError(f"{op}: the input must have 4 axes (N, C, H, W), or 3 for one image "
+                         f"(C, H, W), got shape {x_shape}")
     stride = kernel_size if stride is None else stride
     g = _geometry(op, x_shape[2:], kernel_size, stride, padding, 1)
     if 2 * g.ph > g.kh or 2 * g.pw > g.kw:
@@ -423,7 +427,7 @@ def _check_pool(op: str, x_shape: tuple, kernel_size, stride, padding) -> Geomet
 
 class MaxPooling2d(Function):
     """y[n, c, oh, ow] = max over the window of xp[n, c, oh*s + i, ow*s + j]
-    (xp padded with -inf, so that padding is never the maximum)
+    (xp padded with -inf; a real element beats padding even when it is -inf itself)
 
     The gradient goes to one element per window, the one whose value was taken. Ties:
     the window is scanned row by row (i, then j) and an element replaces the running
@@ -441,10 +445,17 @@ class MaxPooling2d(Function):
         xp = _pad(xd, g, -np.inf)
         best = xp[_offset(g, 0, 0)].copy()
         where = np.zeros(best.shape, dtype=np.int32)  # which offset (i*kW + j) won
+        if g.ph or g.pw:  # which positions are real: any of them beats padding, even -inf
+            real = _pad(np.ones(xd.shape, dtype=bool), g, False)
+            best_is_real = real[_offset(g, 0, 0)].copy()
         for k, (i, j) in enumerate(_offsets(g)[1:], start=1):
             candidate = xp[_offset(g, i, j)]
             better = candidate > best
             better |= np.isnan(candidate)
+            if g.ph or g.pw:
+                candidate_is_real = real[_offset(g, i, j)]
+                better |= candidate_is_real & ~best_is_real
+                best_is_real |= better & candidate_is_real
             np.copyto(best, candidate, where=better)
             where[better] = k
         ctx.geometry, ctx.where = g, where
@@ -532,11 +543,17 @@ class AvgPooling2dGrad(Function):
                                   padding=(g.ph, g.pw))
 
 
+def _unbatched(pool, x: Tensor, *args) -> Tensor:
+    """Pool one (C, H, W) image, as PyTorch allows: add the batch axis and take it off."""
+    out = pool(x.reshape(1, *x.shape), *args)
+    return out.reshape(out.shape[1:])
+
+
 def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0) -> Tensor:
     """Largest value of each kH x kW window: y = max_{i, j} xp[n, c, oh*sH + i, ow*sW + j].
 
     Args:
-        input: (N, C, H, W).
+        input: (N, C, H, W), or (C, H, W) for one image.
         kernel_size: an int or a pair.
         stride: an int or a pair; None (the default) means kernel_size, windows that
             tile the input without overlapping.
@@ -545,21 +562,25 @@ def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0) -> Tensor:
     The gradient of each window goes to the first maximum in the window's row-by-row
     scan order (see `MaxPooling2d`).
     """
-    return MaxPooling2d.apply(_as_tensor(input), kernel_size=kernel_size, stride=stride,
-                              padding=padding)
+    x = _as_tensor(input)
+    if x.ndim == 3:
+        return _unbatched(max_pool2d, x, kernel_size, stride, padding)
+    return MaxPooling2d.apply(x, kernel_size=kernel_size, stride=stride, padding=padding)
 
 
 def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0) -> Tensor:
     """Mean of each kH x kW window: y = (1 / (kH kW)) sum_{i, j} xp[n, c, oh*sH + i, ow*sW + j].
 
     Args:
-        input: (N, C, H, W).
+        input: (N, C, H, W), or (C, H, W) for one image.
         kernel_size: an int or a pair.
         stride: an int or a pair; None (the default) means kernel_size.
         padding: zeros added on each side, counted in the mean (count_include_pad=True).
     """
-    return AvgPooling2d.apply(_as_tensor(input), kernel_size=kernel_size, stride=stride,
-                              padding=padding)
+    x = _as_tensor(input)
+    if x.ndim == 3:
+        return _unbatched(avg_pool2d, x, kernel_size, stride, padding)
+    return AvgPooling2d.apply(x, kernel_size=kernel_size, stride=stride, padding=padding)
 
 
 # ---------------------------------------------------------------------------------------
@@ -663,6 +684,9 @@ class _Pool2d(Module):
 class MaxPool2d(_Pool2d):
     """Max pooling layer: y = max_pool2d(x, kernel_size, stride, padding); stride
     defaults to kernel_size. The gradient goes to the first maximum of each window."""
+
+    def extra_repr(self) -> str:  # (PyTorch's, whose dilation and ceil_mode are fixed here)
+        return super().extra_repr() + ", dilation=1, ceil_mode=False"
 
     def forward(self, x: Tensor) -> Tensor:
         return max_pool2d(x, self.kernel_size, self.stride, self.padding)

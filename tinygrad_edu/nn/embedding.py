@@ -62,7 +62,9 @@ def _indices(op: str, input, num_embeddings: int) -> np.ndarray:
         bad = indices[(indices < 0) | (indices >= num_embeddings)].reshape(-1)[0]
         raise IndexError(f"{op}: index {bad} is out of range for {num_embeddings} embeddings "
                          f"(indices must be in 0..{num_embeddings - 1})")
-    return indices
+    # a copy: backward needs these indices, and the caller may refill its array (a batch
+    # buffer) before calling backward
+    return indices.copy()
 
 
 def _padding_idx(op: str, padding_idx, num_embeddings: int):

@@ -298,7 +298,7 @@ class RNNCell(_Cell):
 
     def extra_repr(self) -> str:
         text = super().extra_repr()
-        return text + (", nonlinearity='relu'" if self.nonlinearity == "relu" else "")
+        return text + (", nonlinearity=relu" if self.nonlinearity == "relu" else "")
 
 
 class LSTMCell(_Cell):
@@ -562,7 +562,7 @@ class RNN(_Recurrent):
 
     def extra_repr(self) -> str:
         text = super().extra_repr()
-        return text + (", nonlinearity='relu'" if self.nonlinearity == "relu" else "")
+        return text + (", nonlinearity=relu" if self.nonlinearity == "relu" else "")
 
 
 class LSTM(_Recurrent):
