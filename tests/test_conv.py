@@ -560,3 +560,47 @@ def test_conv1d_accepts_one_unbatched_signal():
     single = layer(tg.Tensor(x))
     assert single.shape == (4, 6)
     np.testing.assert_allclose(single.numpy(), layer(tg.Tensor(x[None])).numpy()[0])
+
+
+@pytest.mark.parametrize("kernel, dilation", [(3, 1), (5, 2), ((3, 5), (1, 2)), (4, 2)])
+def test_padding_same_keeps_the_size_and_valid_is_no_padding(kernel, dilation):
+    rng = np.random.default_rng(21)
+    kh, kw = (kernel, kernel) if isinstance(kernel, int) else kernel
+    dh, dw = (dilation, dilation) if isinstance(dilation, int) else dilation
+    x, w = leaf(rng.standard_normal((2, 3, 11, 12))), leaf(rng.standard_normal((4, 3, kh, kw)))
+    same = F.conv2d(x, w, padding="same", dilation=dilation)
+    assert same.shape == (2, 4, 11, 12)
+    explicit = F.conv2d(x, w, padding=(dh * (kh - 1) // 2, dw * (kw - 1) // 2),
+                        dilation=dilation)
+    np.testing.assert_array_equal(same.numpy(), explicit.numpy())
+    np.testing.assert_array_equal(F.conv2d(x, w, padding="valid", dilation=dilation).numpy(),
+                                  F.conv2d(x, w, dilation=dilation).numpy())
+    assert tg.gradcheck(lambda x, w: F.conv2d(x, w, padding="same", dilation=dilation), [x, w])
+
+
+def test_padding_same_errors_and_repr():
+    assert repr(nn.Conv2d(3, 4, 3, padding="same")).startswith(
+        "Conv2d(3, 4, kernel_size=(3, 3), stride=(1, 1), padding=same)")
+    assert nn.Conv1d(2, 2, 3, padding="same")(tg.zeros(1, 2, 9)).shape == (1, 2, 9)
+    with pytest.raises(ValueError, match="padding='same' needs stride 1"):
+        nn.Conv2d(3, 4, 3, padding="same", stride=2)
+    with pytest.raises(ValueError, match="cannot be split evenly"):
+        nn.Conv2d(3, 4, 2, padding="same")
+    with pytest.raises(ValueError, match="'valid' or 'same', got 'full'"):
+        F.conv2d(tg.zeros(1, 3, 5, 5), tg.zeros(4, 3, 3, 3), padding="full")
+
+
+def test_avg_pool_without_the_padding_in_the_count():
+    # a 3x3 window at the corner of a padded 4x4 input holds 4 real elements: their mean
+    x = leaf(np.arange(16.0).reshape(1, 1, 4, 4))
+    out = F.avg_pool2d(x, 3, stride=3, padding=1, count_include_pad=False)
+    np.testing.assert_allclose(out.numpy()[0, 0, 0, 0], np.mean([0.0, 1.0, 4.0, 5.0]))
+    np.testing.assert_allclose(F.avg_pool2d(x, 3, stride=3, padding=1).numpy()[0, 0, 0, 0],
+                               (0 + 1 + 4 + 5) / 9)
+    out.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy()[0, 0, 0, 0], 1 / 4)
+    pool = lambda x: F.avg_pool2d(x, 3, 2, 1, count_include_pad=False)  # noqa: E731
+    y = leaf(np.random.default_rng(22).standard_normal((2, 2, 5, 6)))
+    assert tg.gradcheck(pool, [y]) and tg.gradgradcheck(pool, [y])
+    assert repr(nn.AvgPool2d(3, 1, 1, count_include_pad=False)).startswith(
+        "AvgPool2d(kernel_size=3, stride=1, padding=1, count_include_pad=False)")

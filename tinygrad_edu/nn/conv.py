@@ -72,6 +72,34 @@ def _tuple(value, n: int, name: str, op: str) -> tuple:
     raise ValueError(f"{op}: {name} must be an int or a tuple of {n} ints, got {value!r}")
 
 
+def _resolve_padding(op: str, padding, kernel, stride, dilation, n: int):
+    """padding='valid' (none) or 'same' (the output as large as the input) as numbers.
+
+    'same' pads d*(k - 1) / 2 zeros on each side, for stride 1 only, as PyTorch; an odd
+    total d*(k - 1) would need one more zero on one side than on the other, which is not
+    supported here (PyTorch pads the extra zero on the right).
+    """
+    if not isinstance(padding, str):
+        return padding
+    if padding == "valid":
+        return 0
+    if padding != "same":
+        raise ValueError(f"{op}: padding must be an int, a tuple of ints, 'valid' or 'same', "
+                         f"got {padding!r}")
+    if _tuple(stride, n, "stride", op) != (1,) * n:
+        raise ValueError(f"{op}: padding='same' needs stride 1 (with stride {stride} the "
+                         "output is smaller than the input whatever the padding); give the "
+                         "padding as a number")
+    totals = [d * (k - 1) for k, d in zip(_tuple(kernel, n, "kernel_size", op),
+                                          _tuple(dilation, n, "dilation", op))]
+    if any(total % 2 for total in totals):
+        raise ValueError(f"{op}: padding='same' with kernel_size {kernel} and dilation "
+                         f"{dilation} needs {totals} zeros in all along each axis, which "
+                         "cannot be split evenly between the two sides: use an odd "
+                         "kernel_size, or explicit padding")
+    return tuple(total // 2 for total in totals)
+
+
 def _geometry(op: str, in_hw, kernel, stride, padding, dilation) -> Geometry:
     """Check the options against the (padded) input size and work out the output size.
 
@@ -349,7 +377,8 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
         weight: (C_out, C_in, kH, kW).
         bias: (C_out,) or None.
         stride: an int or an (along H, along W) pair.
-        padding: zeros added on each side: an int or a pair.
+        padding: zeros added on each side: an int or a pair; or 'valid' (none) or
+            'same' (the output as large as the input; stride 1, odd kernels).
         dilation: the spacing of the kernel's taps: an int or a pair.
 
     Returns:
@@ -367,6 +396,8 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
         return conv2d(x.reshape(1, *x.shape), weight, bias, stride, padding,
                       dilation).reshape(weight.shape[0], *_out_hw(x, weight, stride, padding,
                                                                   dilation))
+    padding = _resolve_padding("conv2d", padding, tuple(weight.shape[2:]), stride, dilation,
+                               2)
     return Convolution2d.apply(x, weight, bias, stride=stride, padding=padding,
                                dilation=dilation)
 
@@ -387,7 +418,7 @@ def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
         weight: (C_out, C_in, k).
         bias: (C_out,) or None.
         stride: an int (or a 1-tuple).
-        padding: zeros added at each end: an int (or a 1-tuple).
+        padding: zeros added at each end: an int (or a 1-tuple), 'valid' or 'same'.
         dilation: the spacing of the kernel's taps: an int (or a 1-tuple).
 
     Returns:
@@ -397,6 +428,8 @@ def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
     if x.ndim == 2:  # one signal (C_in, L), as PyTorch allows
         out = conv1d(x.reshape(1, *x.shape), weight, bias, stride, padding, dilation)
         return out.reshape(out.shape[1:])
+    padding = _resolve_padding("conv1d", padding, tuple(weight.shape[2:]), stride, dilation,
+                               1)
     geo = _check_conv("conv1d", x.shape, weight.shape, None if bias is None else bias.shape,
                       stride, padding, dilation)
     n, c, length = x.shape
@@ -488,48 +521,58 @@ class MaxPooling2d(Function):
 
 
 class AvgPooling2d(Function):
-    """y[n, c, oh, ow] = (1 / (kH kW)) * sum over the window of xp[n, c, oh*s + i, ow*s + j]
+    """y[n, c, oh, ow] = (1 / count) * sum over the window of xp[n, c, oh*s + i, ow*s + j]
 
-    xp zero-padded; the padding counts in the kH*kW (count_include_pad=True, PyTorch's
-    default).
+    xp zero-padded. count = kH*kW when the padding counts (count_include_pad=True,
+    PyTorch's default), else the number of real elements in the window.
     """
 
     @staticmethod
-    def forward(ctx, x, *, kernel_size, stride=None, padding=0):
+    def forward(ctx, x, *, kernel_size, stride=None, padding=0, count_include_pad=True):
         g = _check_pool("avg_pool2d", x.shape, kernel_size, stride, padding)
-        ctx.geometry = g
-        return _avg_pool_arrays(x.data, g)
+        ctx.geometry, ctx.count_include_pad = g, count_include_pad
+        return _avg_pool_arrays(x.data, g, count_include_pad)
 
     @staticmethod
     def backward(ctx, grad_output):
-        # dy/dx = 1/(kH kW) for every element of the window: spread the gradient evenly
+        # dy/dx = 1/count for every element of the window: spread the gradient evenly
         (x,) = ctx.inputs
         g = ctx.geometry
         return AvgPooling2dGrad.apply(grad_output, x_shape=x.shape,
                                       kernel_size=(g.kh, g.kw), stride=(g.sh, g.sw),
-                                      padding=(g.ph, g.pw))
+                                      padding=(g.ph, g.pw),
+                                      count_include_pad=ctx.count_include_pad)
 
 
-def _avg_pool_arrays(x: np.ndarray, g: Geometry) -> np.ndarray:
+def _window_shares(g: Geometry, count_include_pad: bool, dtype, in_hw: tuple) -> np.ndarray:
+    """1 / count for each window, (OH, OW): the weight of each element in its mean."""
+    if count_include_pad or not (g.ph or g.pw):
+        return np.asarray(1 / (g.kh * g.kw), dtype=dtype)
+    real = _pad(np.ones((1, 1, *in_hw), dtype=dtype), g)  # 1 on the input, 0 on padding
+    counts = sum(real[_offset(g, i, j)] for i, j in _offsets(g))[0, 0]
+    return (1 / counts).astype(dtype)
+
+
+def _avg_pool_arrays(x: np.ndarray, g: Geometry, count_include_pad: bool = True) -> np.ndarray:
     xp = _pad(x, g)
     total = xp[_offset(g, 0, 0)].copy()
     for i, j in _offsets(g)[1:]:
         total += xp[_offset(g, i, j)]
-    total *= np.asarray(1 / (g.kh * g.kw), dtype=total.dtype)
+    total *= _window_shares(g, count_include_pad, total.dtype, x.shape[2:])
     return total
 
 
 class AvgPooling2dGrad(Function):
-    """dx = each gradient spread evenly, 1/(kH kW) each, over its window (the backward of
+    """dx = each gradient spread evenly, 1/count each, over its window (the backward of
     average pooling, as an op so that it can be differentiated: it is linear, and its own
     backward is average pooling again)."""
 
     @staticmethod
-    def forward(ctx, grad, *, x_shape, kernel_size, stride, padding):
+    def forward(ctx, grad, *, x_shape, kernel_size, stride, padding, count_include_pad=True):
         g = _check_pool("avg_pool2d", tuple(x_shape), kernel_size, stride, padding)
-        ctx.geometry = g
+        ctx.geometry, ctx.count_include_pad = g, count_include_pad
         n, c, h, w = x_shape
-        share = grad.data * np.asarray(1 / (g.kh * g.kw), dtype=grad.dtype)
+        share = grad.data * _window_shares(g, count_include_pad, grad.dtype, (h, w))
         dxp = np.zeros((n, c, h + 2 * g.ph, w + 2 * g.pw), dtype=share.dtype)
         for i, j in _offsets(g):
             dxp[_offset(g, i, j)] += share
@@ -540,7 +583,8 @@ class AvgPooling2dGrad(Function):
         # <U, spread(G)> = <avg_pool(U), G>
         g = ctx.geometry
         return AvgPooling2d.apply(grad_output, kernel_size=(g.kh, g.kw), stride=(g.sh, g.sw),
-                                  padding=(g.ph, g.pw))
+                                  padding=(g.ph, g.pw),
+                                  count_include_pad=ctx.count_include_pad)
 
 
 def _unbatched(pool, x: Tensor, *args) -> Tensor:
@@ -568,19 +612,23 @@ def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0) -> Tensor:
     return MaxPooling2d.apply(x, kernel_size=kernel_size, stride=stride, padding=padding)
 
 
-def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0) -> Tensor:
-    """Mean of each kH x kW window: y = (1 / (kH kW)) sum_{i, j} xp[n, c, oh*sH + i, ow*sW + j].
+def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0,
+               count_include_pad: bool = True) -> Tensor:
+    """Mean of each kH x kW window: y = (1 / count) sum_{i, j} xp[n, c, oh*sH + i, ow*sW + j].
 
     Args:
         input: (N, C, H, W), or (C, H, W) for one image.
         kernel_size: an int or a pair.
         stride: an int or a pair; None (the default) means kernel_size.
-        padding: zeros added on each side, counted in the mean (count_include_pad=True).
+        padding: zeros added on each side.
+        count_include_pad: count = kH*kW, padding included (True, the default, as
+            PyTorch), or only the real elements of the window (False).
     """
     x = _as_tensor(input)
     if x.ndim == 3:
-        return _unbatched(avg_pool2d, x, kernel_size, stride, padding)
-    return AvgPooling2d.apply(x, kernel_size=kernel_size, stride=stride, padding=padding)
+        return _unbatched(avg_pool2d, x, kernel_size, stride, padding, count_include_pad)
+    return AvgPooling2d.apply(x, kernel_size=kernel_size, stride=stride, padding=padding,
+                              count_include_pad=bool(count_include_pad))
 
 
 # ---------------------------------------------------------------------------------------
@@ -604,12 +652,16 @@ class _ConvNd(Module):
         self.in_channels, self.out_channels = int(in_channels), int(out_channels)
         self.kernel_size = _tuple(kernel_size, self._dims, "kernel_size", op)
         self.stride = _tuple(stride, self._dims, "stride", op)
-        self.padding = _tuple(padding, self._dims, "padding", op)
         self.dilation = _tuple(dilation, self._dims, "dilation", op)
+        # 'valid' or 'same' are kept as given (as PyTorch) and checked now
+        self.padding = padding if isinstance(padding, str) else _tuple(padding, self._dims,
+                                                                       "padding", op)
+        numbers = _tuple(_resolve_padding(op, padding, self.kernel_size, self.stride,
+                                          self.dilation, self._dims), self._dims, "padding", op)
         for label, values, low in (("kernel_size", self.kernel_size, 1),
                                    ("stride", self.stride, 1),
                                    ("dilation", self.dilation, 1),
-                                   ("padding", self.padding, 0)):
+                                   ("padding", numbers, 0)):
             if min(values) < low:
                 raise ValueError(f"{name}: {label} must be "
                                  f"{'positive' if low else 'non-negative'}, got {values}")
@@ -631,7 +683,7 @@ class _ConvNd(Module):
         text = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
                 f"stride={self.stride}")
         if self.padding != (0,) * self._dims:
-            text += f", padding={self.padding}"
+            text += f", padding={self.padding}"  # (a string unquoted, as PyTorch prints it)
         if self.dilation != (1,) * self._dims:
             text += f", dilation={self.dilation}"
         if self.bias is None:
@@ -693,8 +745,18 @@ class MaxPool2d(_Pool2d):
 
 
 class AvgPool2d(_Pool2d):
-    """Average pooling layer: y = avg_pool2d(x, kernel_size, stride, padding); stride
-    defaults to kernel_size; zero padding counts in the mean."""
+    """Average pooling layer: y = avg_pool2d(x, kernel_size, stride, padding,
+    count_include_pad); stride defaults to kernel_size; by default zero padding counts in
+    the mean."""
+
+    def __init__(self, kernel_size, stride=None, padding=0, count_include_pad: bool = True):
+        super().__init__(kernel_size, stride, padding)
+        self.count_include_pad = bool(count_include_pad)
 
     def forward(self, x: Tensor) -> Tensor:
-        return avg_pool2d(x, self.kernel_size, self.stride, self.padding)
+        return avg_pool2d(x, self.kernel_size, self.stride, self.padding,
+                          self.count_include_pad)
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + ("" if self.count_include_pad else
+                                       ", count_include_pad=False")
