@@ -414,3 +414,17 @@ def test_layer_norm_errors():
         nn.LayerNorm(())
     with pytest.raises(ValueError, match="does not end with"):
         F.layer_norm(tg.randn(4), (2, 4))
+
+
+def test_float32_input_with_float64_parameters_promotes_in_train_and_eval_alike():
+    # NumPy's rule, as Linear and Conv2d follow it: the result has the wider dtype; each
+    # gradient has the dtype of what it is the gradient of
+    x = tg.Tensor(np.random.default_rng(0).standard_normal((4, 3)).astype(np.float32),
+                  requires_grad=True)
+    for layer in (nn.BatchNorm1d(3).double(), nn.LayerNorm(3).double()):
+        out = layer(x)
+        assert out.dtype == np.float64
+        out.sum().backward()
+        assert x.grad.dtype == np.float32 and layer.weight.grad.dtype == np.float64
+        x.grad = None
+        assert layer.eval()(x).dtype == np.float64

@@ -87,7 +87,7 @@ class Normalize(Function):
             out = out + bias.data.reshape(view)
         ctx.axes, ctx.param_axes, ctx.eps = axes, param_axes, eps
         ctx.save_for_backward(x, weight, xhat, inv_std)
-        return out.astype(xd.dtype, copy=False)
+        return out  # (float32 x with float64 weight gives float64, NumPy's rule, as Linear)
 
     @staticmethod
     def backward(ctx, grad_output):
@@ -103,7 +103,7 @@ class Normalize(Function):
             if need_x:
                 grad_x = inv_std * (u - u.mean(axis=axes, keepdims=True)
                                     - xhat * (u * xhat).mean(axis=axes, keepdims=True))
-                grad_x = Tensor._make(grad_x.astype(g.dtype, copy=False), False, None)
+                grad_x = Tensor._make(grad_x.astype(x.dtype, copy=False), False, None)
             if need_w:
                 grad_w = Tensor._make((g * xhat).sum(axis=param_axes), False, None)
             if need_b:
