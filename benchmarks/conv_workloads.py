@@ -26,6 +26,7 @@ cProfile of the tinygrad_edu step).
 from __future__ import annotations
 
 import numpy as np
+import workloads as W
 from numpy.lib.stride_tricks import as_strided
 
 LR = 0.01
@@ -154,20 +155,7 @@ def make_w5_tinygrad(tg, lr: float = LR):
     params = list(model.parameters())
     for p, value in zip(params, w5_init()):
         p.data[...] = value
-    opt = tg.optim.SGD(params, lr=lr)
-    x = tg.Tensor(x)
-    cross_entropy = tg.nn.functional.cross_entropy
-
-    def step():
-        opt.zero_grad()
-        loss = cross_entropy(model(x), y)
-        loss.backward()
-        opt.step()
-
-    def state():
-        return tuple(p.grad.data for p in params) + tuple(p.data.copy() for p in params)
-
-    return step, state
+    return W._tinygrad_train(tg, model, tg.nn.functional.cross_entropy, tg.Tensor(x), y, lr)
 
 
 # --- PyTorch -----------------------------------------------------------------------------
@@ -181,21 +169,8 @@ def make_w5_torch(torch, lr: float = LR):
     with torch.no_grad():
         for p, value in zip(params, w5_init()):
             p.copy_(torch.from_numpy(value))
-    opt = torch.optim.SGD(params, lr=lr)
-    x, y = torch.from_numpy(x), torch.from_numpy(y)
-    cross_entropy = torch.nn.functional.cross_entropy
-
-    def step():
-        opt.zero_grad(set_to_none=True)
-        loss = cross_entropy(model(x), y)
-        loss.backward()
-        opt.step()
-
-    def state():
-        return (tuple(p.grad.numpy() for p in params)
-                + tuple(p.detach().numpy().copy() for p in params))
-
-    return step, state
+    return W._torch_train(torch, model, torch.nn.functional.cross_entropy,
+                          torch.from_numpy(x), torch.from_numpy(y), lr)
 
 
 W5_MAKERS = {"numpy": make_w5_numpy, "tinygrad_edu": make_w5_tinygrad, "torch": make_w5_torch}
