@@ -7,7 +7,7 @@ import numpy as np
 from ..ops import where
 from ..tensor import Tensor
 from .distribution import Distribution, as_parameter, as_value, require
-from .special import _lgamma_scalar
+from .special import lgamma_array
 
 
 def _one_of(dist: str, probs, logits) -> None:
@@ -153,11 +153,6 @@ class Categorical(Distribution):
         return -(self.probs * self.logits.clip(lowest, None)).sum(axis=-1)
 
 
-def _lgamma_of_data(k: np.ndarray) -> np.ndarray:
-    """ln Gamma(k) of constant data, elementwise (NumPy has no vectorised lgamma)."""
-    return np.array([_lgamma_scalar(v) for v in np.ravel(k).tolist()]).reshape(np.shape(k))
-
-
 class Poisson(Distribution):
     """Counts of events that arrive at `rate` lambda per interval.
 
@@ -183,7 +178,7 @@ class Poisson(Distribution):
         require((value.data >= 0) & (np.floor(value.data) == value.data)
                 & np.isfinite(value.data), "Poisson.log_prob",
                 "values must be finite non-negative integers", value)
-        log_factorial = _lgamma_of_data(value.data + 1).astype(self.dtype)
+        log_factorial = lgamma_array(value.data + 1).astype(self.dtype)
         return value * self.rate.log() - self.rate - Tensor(log_factorial)
 
     def sample(self, shape=()) -> Tensor:

@@ -80,15 +80,20 @@ def _lgamma_scalar(v: float) -> float:
         return math.inf
 
 
+def lgamma_array(x) -> np.ndarray:
+    """ln |Gamma(x)| of each element, in float64 (NumPy has no vectorised lgamma, so
+    `math.lgamma` is mapped over the values)."""
+    values = np.array([_lgamma_scalar(v) for v in np.ravel(x).tolist()], dtype=np.float64)
+    return values.reshape(np.shape(x))
+
+
 class Lgamma(Function):
     """y = ln |Gamma(x)|  (+inf at the poles x = 0, -1, -2, ...)"""
 
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        values = np.array([_lgamma_scalar(v) for v in x.data.ravel().tolist()],
-                          dtype=np.float64)
-        return values.reshape(x.shape).astype(x.dtype, copy=False)
+        return lgamma_array(x.data).astype(x.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, grad_output):

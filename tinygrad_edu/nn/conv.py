@@ -263,7 +263,6 @@ class Convolution2d(Function):
         need_x, need_w = ctx.needs_input_grad[:2]
         need_b = len(ctx.needs_input_grad) == 3 and ctx.needs_input_grad[2]  # bias given?
         g = ctx.geometry
-        options = dict(stride=(g.sh, g.sw), padding=(g.ph, g.pw), dilation=(g.dh, g.dw))
         if not is_grad_enabled():  # the usual backward: on arrays, reusing cols
             gd = grad_output.data
             n, c_out = gd.shape[:2]
@@ -278,12 +277,18 @@ class Convolution2d(Function):
                 grad_b = Tensor._make(g2.sum(axis=(0, 2)), False, None)
             return (grad_x, grad_w, grad_b)[:len(ctx.inputs)]  # one per input, bias or not
         # create_graph=True: the same, as recorded ops
+        options = _conv_options(g)
         grad_x = (Conv2dInputGrad.apply(grad_output, weight, x_shape=x.shape, **options)
                   if need_x else None)
         grad_w = (Conv2dWeightGrad.apply(x, grad_output, kernel_size=weight.shape[2:], **options)
                   if need_w else None)
         grad_b = grad_output.sum(axis=(0, 2, 3)) if need_b else None
         return (grad_x, grad_w, grad_b)[:len(ctx.inputs)]
+
+
+def _conv_options(g: Geometry) -> dict:
+    """stride, padding and dilation of `g` as the keyword options of the conv ops."""
+    return dict(stride=(g.sh, g.sw), padding=(g.ph, g.pw), dilation=(g.dh, g.dw))
 
 
 def _input_grad_arrays(g2: np.ndarray, wd: np.ndarray, x_shape: tuple, g: Geometry):
@@ -323,8 +328,7 @@ class Conv2dInputGrad(Function):
         #                                                   = <weight_grad(U, G), w>
         grad, weight = ctx.saved_tensors
         need_g, need_w = ctx.needs_input_grad
-        g = ctx.geometry
-        options = dict(stride=(g.sh, g.sw), padding=(g.ph, g.pw), dilation=(g.dh, g.dw))
+        options = _conv_options(ctx.geometry)
         return (Convolution2d.apply(grad_output, weight, **options) if need_g else None,
                 Conv2dWeightGrad.apply(grad_output, grad, kernel_size=weight.shape[2:],
                                        **options) if need_w else None)
@@ -353,8 +357,7 @@ class Conv2dWeightGrad(Function):
         #                                                    = <input_grad(G, V), x>
         x, grad = ctx.saved_tensors
         need_x, need_g = ctx.needs_input_grad
-        g = ctx.geometry
-        options = dict(stride=(g.sh, g.sw), padding=(g.ph, g.pw), dilation=(g.dh, g.dw))
+        options = _conv_options(ctx.geometry)
         return (Conv2dInputGrad.apply(grad, grad_output, x_shape=x.shape, **options)
                 if need_x else None,
                 Convolution2d.apply(x, grad_output, **options) if need_g else None)
