@@ -585,14 +585,7 @@ def _scatter_add(node, grad_output, node_grads, leaf_grads, owned, waiting) -> N
         total = Tensor._make(full, False, None)
         store[key] = total
         owned.add(id(total))
-    _add_at(total.data, node.index, grad_output.data)
-
-
-def _add_at(target: np.ndarray, index, values: np.ndarray) -> None:
-    if _ops._index_has_arrays(index):
-        np.add.at(target, index, values)
-    else:
-        target[index] += values
+    _ops.add_at(total.data, node.index, grad_output.data)
 
 
 def _prepare_root(root, gradient, what: str):

@@ -186,17 +186,14 @@ def train(args: argparse.Namespace) -> int:
             return 2
         print(f"Resuming {run.config.dataset} at epoch {run.epoch} of {run.config.epochs}")
     else:
-        if args.model == "cnn" and args.dataset != "digits":
-            print(f"tinygrad-edu train: --model cnn needs images: use --dataset digits "
-                  f"(the {args.dataset!r} points have no pixels)", file=sys.stderr)
-            return 2
         config = Config(dataset=args.dataset, model=args.model,
                         hidden=args.hidden or [16, 16], activation=args.activation,
                         optimizer=args.optimizer, lr=args.lr, epochs=args.epochs or 100,
                         batch_size=args.batch_size, seed=args.seed)
         try:
             run = Run(config)
-        except ValueError as error:  # options that do not fit together (e.g. too many convs)
+        except ValueError as error:  # options that do not fit together (a CNN on points,
+            # more convolutions than the image can be pooled for)
             print(f"tinygrad-edu train: {error}", file=sys.stderr)
             return 2
     config = run.config

@@ -401,8 +401,8 @@ def sigmoid_array(x: np.ndarray) -> np.ndarray:
 
     For x << 0, e^-x overflows to inf, and 1 / (1 + inf) = 0 is the right answer (the
     true value is below the smallest float there): only NumPy's overflow warning is
-    silenced. Four passes over one new array; measured faster and
-    no less accurate than the overflow-free exp(-logaddexp(0, -x)) or e^-|x| forms.
+    silenced. Four passes over one new array: measured faster, and no less accurate,
+    than the overflow-free exp(-logaddexp(0, -x)) or e^-|x| forms.
     """
     y = np.negative(x, out=np.empty(np.shape(x), np.result_type(x, np.float32)))
     with np.errstate(over="ignore"):
@@ -673,6 +673,16 @@ class Pad(Function):
         return grad_output[middle]
 
 
+def add_at(target: np.ndarray, index, values: np.ndarray) -> None:
+    """target[index] += values, adding every time an index repeats."""
+    if _index_has_arrays(index):
+        # `target[index] += values` would keep only the last of repeated indices;
+        # np.add.at adds every one of them
+        np.add.at(target, index, values)
+    else:
+        target[index] += values  # slices, ints and masks never repeat: the fast form
+
+
 def _index_has_arrays(index) -> bool:
     """True when an index uses integer arrays, which may pick an element twice."""
     items = index if isinstance(index, tuple) else (index,)
@@ -709,12 +719,7 @@ class IndexAdd(Function):
     def forward(ctx, g, *, index, shape):
         ctx.index = index
         out = np.zeros(shape, dtype=g.dtype)
-        if _index_has_arrays(index):
-            # `out[index] += g` would keep only the last of repeated indices;
-            # np.add.at adds every one of them
-            np.add.at(out, index, g.data)
-        else:
-            out[index] = g.data  # slices, ints and masks never repeat: plain assignment
+        add_at(out, index, g.data)
         return out
 
     @staticmethod

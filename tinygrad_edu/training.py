@@ -80,22 +80,28 @@ def split(X, y, test_fraction: float, seed: int):
     return X[train], y[train], X[test], y[test]
 
 
+def _activation(name: str) -> type:
+    """The activation layer's class, by its name in ACTIVATIONS."""
+    if name not in ACTIVATIONS:
+        raise ValueError(f"unknown activation {name!r}: choose one of "
+                         f"{', '.join(ACTIVATIONS)}")
+    return ACTIVATIONS[name]
+
+
 def make_mlp(sizes: list[int], activation: str = "relu") -> nn.Sequential:
     """Linear layers of the given sizes with `activation` between them (not after the
     last: it outputs logits, which the loss turns into probabilities)."""
-    if activation not in ACTIVATIONS:
-        raise ValueError(f"unknown activation {activation!r}: choose one of "
-                         f"{', '.join(ACTIVATIONS)}")
+    activation_layer = _activation(activation)
     layers = []
     for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
         layers.append(nn.Linear(n_in, n_out))
         if i < len(sizes) - 2:
-            layers.append(ACTIVATIONS[activation]())
+            layers.append(activation_layer())
     return nn.Sequential(*layers)
 
 
 def make_cnn(channels: list[int], classes: int, activation: str = "relu",
-               image_size: int = 8) -> nn.Sequential:
+             image_size: int = 8) -> nn.Sequential:
     """A small CNN for 1-channel square images: for each entry of `channels`, a 3x3
     convolution (padded, so the size is kept), the activation and a 2x2 max-pool that
     halves the size; then one Linear layer from the flattened features to the classes.
@@ -103,16 +109,14 @@ def make_cnn(channels: list[int], classes: int, activation: str = "relu",
     With channels [16, 32] on the 8x8 digits: (N, 1, 8, 8) -> (N, 16, 4, 4) ->
     (N, 32, 2, 2) -> 128 features -> 10 logits.
     """
-    if activation not in ACTIVATIONS:
-        raise ValueError(f"unknown activation {activation!r}: choose one of "
-                         f"{', '.join(ACTIVATIONS)}")
+    activation_layer = _activation(activation)
     size = image_size
     if size >> len(channels) == 0:
         raise ValueError(f"a {size}x{size} image cannot be pooled {len(channels)} times; "
                          f"give at most {size.bit_length() - 1} convolution sizes")
     layers, previous = [], 1
     for width in channels:
-        layers += [nn.Conv2d(previous, width, 3, padding=1), ACTIVATIONS[activation](),
+        layers += [nn.Conv2d(previous, width, 3, padding=1), activation_layer(),
                    nn.MaxPool2d(2)]
         previous, size = width, size // 2
     layers += [nn.Flatten(), nn.Linear(previous * size * size, classes)]
@@ -136,8 +140,8 @@ class Run:
             raise ValueError(f"unknown model {config.model!r}: choose one of {', '.join(MODELS)}")
         if config.model == "cnn":
             if config.dataset != "digits":
-                raise ValueError(f"a CNN needs images: use --dataset digits with --model cnn "
-                                 f"(the {config.dataset!r} points have 2 coordinates, no pixels)")
+                raise ValueError(f"--model cnn needs images: use --dataset digits (the "
+                                 f"{config.dataset!r} points have 2 coordinates, no pixels)")
             X = X.reshape(-1, 1, 8, 8)  # (N, 64) rows of pixels -> (N, channel, height, width)
         self.X_train, self.y_train, self.X_test, self.y_test = split(
             X, y, config.test_fraction, config.seed)
