@@ -9,16 +9,16 @@ import numpy as np
 import pytest
 
 import tinygrad_edu as tg
-from tinygrad_edu import autograd
+from tinygrad_edu import autograd, debug
 
 
 @pytest.fixture(autouse=True)
 def fresh_warnings():
     """Each test starts as a new program would: nothing warned yet, warnings on."""
-    autograd._warned.clear()
+    debug._warned.clear()
     saved = dict(autograd.learner_warnings)
     yield
-    autograd._warned.clear()
+    debug._warned.clear()
     autograd.learner_warnings.update(saved)
 
 

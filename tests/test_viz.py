@@ -611,14 +611,14 @@ def test_each_op_records_the_module_call_that_made_it():
     model = nn.Sequential(nn.Linear(2, 3), nn.ReLU())
     h = model(tg.randn(4, 2))
     loss = h.sum()
-    relu_call = h.grad_fn.module_call
+    relu_call = h.grad_fn._module_call
     assert relu_call.module is model[1]
     assert relu_call.parent.module is model and relu_call.parent.parent is None
-    linear_call = h.grad_fn.inputs[0].grad_fn.module_call
+    linear_call = h.grad_fn.inputs[0].grad_fn._module_call
     assert linear_call.module is model[0] and linear_call.parent is relu_call.parent
-    assert loss.grad_fn.module_call is None  # made outside any module
+    assert loss.grad_fn._module_call is None  # made outside any module
     again = model(tg.randn(4, 2))
-    assert again.grad_fn.module_call is not relu_call  # one record per call
+    assert again.grad_fn._module_call is not relu_call  # one record per call
 
 
 def test_a_failing_forward_does_not_leave_its_module_call_behind():
@@ -629,7 +629,7 @@ def test_a_failing_forward_does_not_leave_its_module_call_behind():
     x = leaf(1.0, "x")
     with pytest.raises(ArithmeticError):
         Broken()(x)
-    assert (x * 2).grad_fn.module_call is None
+    assert (x * 2).grad_fn._module_call is None
 
 
 # --- big graphs -------------------------------------------------------------------------------
@@ -702,10 +702,10 @@ def test_outside_trace_values_are_shown_but_intermediate_gradients_are_not():
 
 def test_inside_trace_every_op_keeps_its_value_and_then_its_gradient():
     o, leaves = neuron(traced=True)
-    assert o.grad_fn.value is not None and float(o.grad_fn.value) == pytest.approx(2 ** -0.5)
-    assert o.grad_fn.grad_value is None
+    assert o.grad_fn._value is not None and float(o.grad_fn._value) == pytest.approx(2 ** -0.5)
+    assert o.grad_fn._grad_value is None
     o.backward()
-    assert float(o.grad_fn.grad_value) == 1.0
+    assert float(o.grad_fn._grad_value) == 1.0
     graph = dot_of(o, show_values=True)
     for node_id in graph["nodes"]:
         if node_id.startswith("n"):
@@ -718,17 +718,17 @@ def test_trace_is_restored_after_an_exception_and_can_be_nested():
     x = leaf(1.0, "x")
     with pytest.raises(KeyError):
         with tg.viz.trace():
-            assert (x * 2).grad_fn.value is not None
+            assert (x * 2).grad_fn._value is not None
             raise KeyError("inside")
-    assert (x * 2).grad_fn.value is None
+    assert (x * 2).grad_fn._value is None
     with tg.viz.trace():
         with tg.viz.trace():
             inner = x * 3
         after_inner = x * 4  # the outer trace still holds
     after_outer = x * 5
-    assert inner.grad_fn.value is not None
-    assert after_inner.grad_fn.value is not None
-    assert after_outer.grad_fn.value is None
+    assert inner.grad_fn._value is not None
+    assert after_inner.grad_fn._value is not None
+    assert after_outer.grad_fn._value is None
 
 
 # --- Jupyter ------------------------------------------------------------------------------------

@@ -5,8 +5,11 @@
     (x * x).sum().backward()
     x.grad          # Tensor([2., 4., 6.])
 
-Where to start reading: `tensor.py` (the Tensor), `autograd.py` (Function and the
-backward walk), `ops.py` (every op and its derivative), `gradcheck.py` (proving them).
+Where to start reading: `tensor.py` (the Tensor), `engine.py` (Function, the graph
+node, and the backward walk), `ops.py` (every primitive op and its derivative),
+`gradcheck.py` (proving them). The files are floors: each imports only from the ones
+below it (grad_mode.py and debug.py at the bottom, then engine.py, fused.py, ops.py,
+tensor.py, and everything else on top).
 """
 
 __version__ = "0.1.0"
@@ -14,7 +17,6 @@ __version__ = "0.1.0"
 import numpy as _np  # noqa: E402
 
 from . import autograd, data, distributions, linalg, nn, ops, optim, stats, viz
-from .autograd import Function, detect_anomaly, enable_grad, is_grad_enabled, no_grad
 from .check import check_graph
 from .creation import (
     arange,
@@ -32,8 +34,10 @@ from .creation import (
     zeros,
     zeros_like,
 )
+from .debug import detect_anomaly
 from .derivatives import grad, hessian, jacobian, jvp, value_and_grad, vjp
 from .dtypes import get_default_dtype, set_default_dtype
+from .engine import Function
 from .functions import (
     abs,
     argmax,
@@ -78,6 +82,7 @@ from .functions import (
     var,
     where,
 )
+from .grad_mode import enable_grad, is_grad_enabled, no_grad
 from .gradcheck import GradcheckReport, gradcheck, gradgradcheck
 from .integrate import trapezoid
 from .serialization import CheckpointError, load, save

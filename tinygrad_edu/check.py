@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import autograd
+from . import engine
+from .grad_mode import enable_grad
 from .gradcheck import METHODS, GradcheckError, GradcheckReport, gradcheck
 from .tensor import Tensor
 
@@ -126,7 +127,7 @@ def _float64_inputs(node) -> list:
 
 
 def _options(node) -> dict:
-    options = dict(getattr(node, "options", None) or {})
+    options = dict(node._options or {})  # the keyword settings it was applied with
     dtype = options.get("dtype")
     if dtype is not None and np.dtype(dtype).kind == "f":
         options["dtype"] = np.float64  # a cast: checked in float64 like everything else
@@ -207,7 +208,7 @@ def check_graph(output, method: str = "central", eps: float = 1e-6, atol: float 
         raise ValueError("check_graph: this tensor has no grad_fn, so there is no graph to "
                          "check: compute it from tensors with requires_grad=True, outside "
                          "tg.no_grad()")
-    nodes = autograd.topological_order(output.grad_fn)
+    nodes = engine.topological_order(output.grad_fn)
     freed = [node.name for node in nodes if node.freed]
     if freed:
         raise RuntimeError(
@@ -215,15 +216,10 @@ def check_graph(output, method: str = "central", eps: float = 1e-6, atol: float 
             "call check_graph before backward, or call .backward(retain_graph=True) so that "
             "the graph is kept")
     report = GraphCheckReport(method, eps, atol, rtol)
-    mode = autograd._grad_mode
-    tracing, mode.trace = mode.trace, False  # the re-runs are not part of the user's graph
-    try:
-        with autograd.enable_grad():
-            for index, node in enumerate(nodes):
-                report.nodes.append(_check_node(node, index, method, eps, atol, rtol,
-                                                max_entries))
-    finally:
-        mode.trace = tracing
+    # the re-runs are not part of the user's graph: nothing (viz.trace, nn) observes them
+    with engine.unobserved(), enable_grad():
+        for index, node in enumerate(nodes):
+            report.nodes.append(_check_node(node, index, method, eps, atol, rtol, max_entries))
     if raise_exception and not report:
         raise GradcheckError(str(report))
     return report

@@ -6,7 +6,7 @@ back to you instead, in the style of JAX and torch.func:
     df = tg.grad(f)     # a new function, x -> df/dx
     df(x)
 
-All of them are built on one engine call, `tg.autograd.grad(out, leaves, v)`, which
+All of them are built on one engine call, `tg.engine.grad(out, leaves, v)`, which
 computes a vector-Jacobian product. For f: R^n -> R^m with Jacobian J (m x n,
 J[i, j] = d f_i / d x_j):
 
@@ -44,7 +44,8 @@ import threading
 
 import numpy as np
 
-from . import autograd
+from . import engine
+from .grad_mode import enable_grad
 from .tensor import Tensor
 
 # ---------------------------------------------------------------------------------------
@@ -68,7 +69,7 @@ def _differentiating(leaves: list[Tensor]):
     outer = _active.stack
     _active.stack = outer + (frozenset(id(leaf) for leaf in leaves),)
     try:
-        with autograd.enable_grad():
+        with enable_grad():
             yield
     finally:
         _active.stack = outer
@@ -80,9 +81,9 @@ def _depends_on(t: Tensor, leaf_ids: frozenset) -> bool:
         return False
     if t.grad_fn is None:
         return id(t) in leaf_ids
-    for node in autograd.topological_order(t.grad_fn):
-        for x in node.inputs:
-            if isinstance(x, Tensor) and x.grad_fn is None and id(x) in leaf_ids:
+    for node in engine.topological_order(t.grad_fn):
+        for parent in node.parents:  # a leaf input's parent is the leaf itself
+            if isinstance(parent, Tensor) and id(parent) in leaf_ids:
                 return True
     return False
 
@@ -193,7 +194,7 @@ def _pullback(out: Tensor, leaves: list[Tensor], v, create_graph: bool = False) 
     """
     grads = [None] * len(leaves)
     if out.requires_grad:
-        grads = autograd.grad(out, leaves, grad_outputs=v, retain_graph=True,
+        grads = engine.grad(out, leaves, grad_outputs=v, retain_graph=True,
                               create_graph=create_graph)
     return [g if g is not None else Tensor._make(np.zeros_like(leaf.data), False, None)
             for g, leaf in zip(grads, leaves)]
@@ -403,7 +404,7 @@ def jvp(f, x, v):
             # u's value does not matter (g is linear in u): zeros. Its dtype must be
             # out's, or the engine would convert it to a constant and cut the graph.
             u = Tensor(np.zeros_like(out.data), requires_grad=True)
-            pulled = autograd.grad(out, leaves, grad_outputs=u, retain_graph=True,
+            pulled = engine.grad(out, leaves, grad_outputs=u, retain_graph=True,
                                    create_graph=True)
             terms = [(g * d).sum() for g, d in zip(pulled, directions) if g is not None]
             if terms:

@@ -28,7 +28,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import autograd
+from . import engine
+from .grad_mode import no_grad
 from .tensor import Tensor
 
 METHODS = ("central", "np.gradient")
@@ -160,7 +161,7 @@ def _analytic_jacobians(outs, args, checked) -> list[np.ndarray]:
             if o.requires_grad:
                 onehot = np.zeros(o.shape, dtype=o.dtype)
                 onehot.flat[k] = 1
-                grads = autograd.grad(o, leaves, grad_outputs=onehot, retain_graph=True)
+                grads = engine.grad(o, leaves, grad_outputs=onehot, retain_graph=True)
                 for j, g in enumerate(grads):
                     if g is not None:
                         jacobians[j][row] = g.data.ravel()
@@ -447,7 +448,7 @@ def gradgradcheck(f, inputs, grad_outputs=None, eps: float = 1e-6, atol: float =
     `grad_outputs` is v (random, from a fixed seed, when not given).
     """
     args, checked = _prepare_inputs(inputs)
-    with autograd.no_grad():
+    with no_grad():
         outs = _outputs_as_list(f(*args))
     if len(outs) != 1:
         raise ValueError("gradgradcheck: f must return a single Tensor")
@@ -458,7 +459,7 @@ def gradgradcheck(f, inputs, grad_outputs=None, eps: float = 1e-6, atol: float =
     def first_derivatives(*xs):
         leaves = [xs[i] for i in checked]
         out = f(*xs)
-        grads = autograd.grad(out, leaves, grad_outputs=v, create_graph=True)
+        grads = engine.grad(out, leaves, grad_outputs=v, create_graph=True)
         return tuple(g if g is not None else Tensor(np.zeros(x.shape))
                      for g, x in zip(grads, leaves))
 

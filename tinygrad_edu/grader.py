@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .autograd import Function
+from .engine import Function
 from .gradcheck import METHODS, gradcheck
 from .tensor import Tensor
 

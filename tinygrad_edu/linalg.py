@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .autograd import Function, is_grad_enabled
+from .engine import Function
+from .ops import unbroadcast
 from .tensor import Tensor
 
 # ---------------------------------------------------------------------------------------
@@ -163,7 +164,6 @@ class Solve(Function):
     def backward(ctx, grad_output):
         # A X = B  =>  dA X + A dX = dB  =>  dX = A^-1 (dB - dA X), so
         # dL/dB = A^-T G  (one more solve, with A transposed)  and  dL/dA = -(A^-T G) X^T
-        from .ops import unbroadcast
         a, b = ctx.saved_tensors
         need_a, need_b = ctx.needs_input_grad
         grad_b = solve(_mT(_t(a)), grad_output)  # (..., n, k)
@@ -248,7 +248,7 @@ class NuclearNorm(Function):
         # SvdGradientFactor instead, whose own backward raises: differentiating the
         # constant would give a silently wrong second derivative.
         a, u_vt = ctx.saved_tensors
-        if is_grad_enabled():
+        if ctx.create_graph:
             u_vt = SvdGradientFactor.apply(a, u_vt, norm="norm(ord='nuc')", factor="U V^T")
         return _as_column_of_scalars(grad_output) * u_vt
 
@@ -268,7 +268,7 @@ class SpectralNorm(Function):
         # d s1 = u1^T dA v1  =>  dL/dA = g u1 v1^T  (undefined when the largest singular
         # value is repeated). u1 v1^T is a constant, as U V^T in NuclearNorm: see there.
         a, u1_v1t = ctx.saved_tensors
-        if is_grad_enabled():
+        if ctx.create_graph:
             u1_v1t = SvdGradientFactor.apply(a, u1_v1t, norm="norm(ord=2) of a matrix",
                                              factor="u1 v1^T")
         return _as_column_of_scalars(grad_output) * u1_v1t

@@ -10,7 +10,11 @@ Conventions:
 - a binary op broadcasts like NumPy, so its gradient for an input is summed back to that
   input's shape by `unbroadcast`, the one helper that handles every broadcasting case.
 - ops that are compositions of these (mean, var, softmax, logsumexp, ...) are written as
-  Tensor methods in `tensor.py`, built from the primitives here.
+  Tensor methods in `tensor.py`, built from the primitives here; ops that fuse several
+  primitives into one node, for speed or stability, are in `fused.py`.
+
+Floors: this file imports the engine and fused.py. The Tensor class is one floor up
+(tensor.py calls these ops), so the ops reach it as `engine.Tensor`.
 """
 
 from __future__ import annotations
@@ -19,8 +23,9 @@ import math
 
 import numpy as np
 
-from .autograd import Function, is_grad_enabled
-from .tensor import Tensor
+from . import engine
+from .engine import Function, SparseGrad, add_at, index_has_arrays, wrap
+from .fused import SigmoidBackward, TanhBackward
 
 # ---------------------------------------------------------------------------------------
 # helpers
@@ -33,15 +38,30 @@ def _data(x):
     A NumPy scalar (`np.float64(2.0)`, from `np.sqrt(2)` say) is turned into a Python
     number, so that, as in PyTorch, multiplying a float32 tensor by it stays float32.
     """
-    if type(x) is Tensor:  # the common case first: this runs for every input of every op
-        return x.data
-    if isinstance(x, Tensor):
+    if isinstance(x, engine.Tensor):  # the common case first: it runs for every input
         return x.data
     if isinstance(x, np.generic):
         return x.item()
     if isinstance(x, (list, tuple)):
-        return Tensor(x).data
+        return engine.Tensor(x).data
     return x
+
+
+def broadcasting(op: str, ufunc, x, y) -> np.ndarray:
+    """ufunc(x, y) on the inputs' arrays, broadcasting as NumPy does; when the shapes do
+    not fit, an error that names the op and both shapes."""
+    try:
+        return ufunc(_data(x), _data(y))
+    except ValueError as error:
+        shapes = np.shape(_data(x)), np.shape(_data(y))
+        try:
+            np.broadcast_shapes(*shapes)
+        except ValueError:
+            raise ValueError(
+                f"{op}: shapes {shapes[0]} and {shapes[1]} cannot be broadcast together: "
+                "aligned from the right, each pair of sizes must be equal or one of them 1"
+            ) from None
+        raise error  # something else went wrong
 
 
 def unbroadcast(grad, shape: tuple):
@@ -57,13 +77,6 @@ def unbroadcast(grad, shape: tuple):
     axes = tuple(range(extra)) + tuple(
         extra + i for i, size in enumerate(shape) if size == 1 and grad.shape[extra + i] != 1)
     return grad.sum(axis=axes).reshape(shape)
-
-
-def broadcast_error(op: str, error: Exception, inputs) -> ValueError:
-    """NumPy's broadcasting error, reworded to name the op and every shape."""
-    shapes = " and ".join(str(np.shape(_data(x))) for x in inputs)
-    return ValueError(f"{op}: shapes {shapes} cannot be broadcast together: aligned from the "
-                      f"right, each pair of sizes must be equal or one of them 1 ({error})")
 
 
 def _normalize_axes(axis, ndim: int, op: str):
@@ -97,10 +110,7 @@ class Add(Function):
 
     @staticmethod
     def forward(ctx, x, y):
-        # _data(x) + _data(y), with the Tensor case written out: add and mul run more
-        # often than any other op, in forward and in every backward
-        return (x.data if type(x) is Tensor else _data(x)) + \
-            (y.data if type(y) is Tensor else _data(y))
+        return broadcasting("add", np.add, x, y)
 
     @staticmethod
     def backward(ctx, grad_output):
@@ -116,7 +126,7 @@ class Sub(Function):
 
     @staticmethod
     def forward(ctx, x, y):
-        return _data(x) - _data(y)
+        return broadcasting("sub", np.subtract, x, y)
 
     @staticmethod
     def backward(ctx, grad_output):
@@ -133,8 +143,7 @@ class Mul(Function):
     @staticmethod
     def forward(ctx, x, y):
         ctx.save_for_backward(x, y)
-        return (x.data if type(x) is Tensor else _data(x)) * \
-            (y.data if type(y) is Tensor else _data(y))  # _data inlined, as in Add
+        return broadcasting("mul", np.multiply, x, y)
 
     @staticmethod
     def backward(ctx, grad_output):
@@ -151,7 +160,7 @@ class Div(Function):
     @staticmethod
     def forward(ctx, x, y):
         ctx.save_for_backward(x, y)
-        return _data(x) / _data(y)
+        return broadcasting("div", np.divide, x, y)
 
     @staticmethod
     def backward(ctx, grad_output):
@@ -170,7 +179,7 @@ class Pow(Function):
     @staticmethod
     def forward(ctx, x, y):
         ctx.save_for_backward(x, y)
-        return ctx.save_output(_data(x) ** _data(y))
+        return ctx.save_output(broadcasting("pow", np.power, x, y))
 
     @staticmethod
     def backward(ctx, grad_output):
@@ -182,7 +191,7 @@ class Pow(Function):
             grad_x = unbroadcast(grad_output * y * x ** (y - 1), x.shape)
         if need_y:
             x_is_zero = _data(x) == 0
-            log_x = where(x_is_zero, 1.0, x).log() if isinstance(x, Tensor) else \
+            log_x = where(x_is_zero, 1.0, x).log() if isinstance(x, engine.Tensor) else \
                 np.log(np.where(x_is_zero, 1.0, x))
             grad_y = unbroadcast(grad_output * ctx.output * log_x, y.shape)
         return grad_x, grad_y
@@ -197,7 +206,7 @@ class _Extremum(Function):
     @classmethod
     def forward(cls, ctx, x, y):
         ctx.save_for_backward(x, y)
-        return cls.pick(_data(x), _data(y))
+        return broadcasting(cls.__name__.lower(), cls.pick, x, y)
 
     @classmethod
     def backward(cls, ctx, grad_output):
@@ -368,32 +377,9 @@ class Tanh(Function):
 
     @staticmethod
     def backward(ctx, grad_output):
-        # dy/dx = 1 - tanh(x)^2 = 1 - y^2, so dL/dx = grad_output * (1 - y^2).
-        # That is three ops written out; TanhBackward computes it as one (see below).
-        return TanhBackward.apply(grad_output, ctx.output)
-
-
-class TanhBackward(Function):
-    """z = g * (1 - y^2): Tanh's backward, fused into one op.
-
-    Written out, `grad_output * (1 - y * y)` is three ops, each with its own Tensor and
-    graph bookkeeping; for the small tensors of a scalar or an RNN this bookkeeping costs
-    more than the arithmetic, so tanh, the most common activation, gets one op. Its own
-    backward keeps second derivatives (create_graph=True) working.
-    """
-
-    @staticmethod
-    def forward(ctx, g, y):
-        ctx.save_for_backward(g, y)
-        return g.data * (1 - y.data * y.data)
-
-    @staticmethod
-    def backward(ctx, grad_output):
-        # dz/dg = 1 - y^2, dz/dy = -2 g y
-        g, y = ctx.saved_tensors
-        need_g, need_y = ctx.needs_input_grad
-        return (grad_output * (1 - y * y) if need_g else None,
-                grad_output * -2 * g * y if need_y else None)
+        # dy/dx = 1 - tanh(x)^2 = 1 - y^2
+        y = ctx.output
+        return TanhBackward.apply(grad_output, y)  # = grad_output * (1 - y * y), one op
 
 
 def sigmoid_array(x: np.ndarray) -> np.ndarray:
@@ -420,25 +406,9 @@ class Sigmoid(Function):
 
     @staticmethod
     def backward(ctx, grad_output):
-        # dy/dx = y (1 - y), so dL/dx = grad_output * y * (1 - y), fused as for tanh
-        return SigmoidBackward.apply(grad_output, ctx.output)
-
-
-class SigmoidBackward(Function):
-    """z = g * y * (1 - y): Sigmoid's backward as one op (see TanhBackward for why)."""
-
-    @staticmethod
-    def forward(ctx, g, y):
-        ctx.save_for_backward(g, y)
-        return g.data * y.data * (1 - y.data)
-
-    @staticmethod
-    def backward(ctx, grad_output):
-        # dz/dg = y (1 - y), dz/dy = g (1 - 2y)
-        g, y = ctx.saved_tensors
-        need_g, need_y = ctx.needs_input_grad
-        return (grad_output * y * (1 - y) if need_g else None,
-                grad_output * g * (1 - 2 * y) if need_y else None)
+        # dy/dx = y (1 - y)
+        y = ctx.output
+        return SigmoidBackward.apply(grad_output, y)  # = grad_output * y * (1 - y), one op
 
 
 class Relu(Function):
@@ -453,8 +423,6 @@ class Relu(Function):
     def backward(ctx, grad_output):
         # dy/dx = 1 where x > 0, else 0  (0 at the kink x = 0, as PyTorch)
         (x,) = ctx.saved_tensors
-        if not is_grad_enabled():  # the usual backward: on arrays (see Linear's backward)
-            return Tensor._make(grad_output.data * (x.data > 0), False, None)
         return grad_output * (x.data > 0)
 
 
@@ -673,28 +641,12 @@ class Pad(Function):
         return grad_output[middle]
 
 
-def add_at(target: np.ndarray, index, values: np.ndarray) -> None:
-    """target[index] += values, adding every time an index repeats."""
-    if _index_has_arrays(index):
-        # `target[index] += values` would keep only the last of repeated indices;
-        # np.add.at adds every one of them
-        np.add.at(target, index, values)
-    else:
-        target[index] += values  # slices, ints and masks never repeat: the fast form
-
-
-def _index_has_arrays(index) -> bool:
-    """True when an index uses integer arrays, which may pick an element twice."""
-    items = index if isinstance(index, tuple) else (index,)
-    return any(isinstance(i, np.ndarray) and i.dtype != bool for i in items)
-
-
 class GetItem(Function):
     """y = x[index]"""
 
     @staticmethod
     def forward(ctx, x, *, index):
-        if _index_has_arrays(index):  # backward needs them: keep a copy, not the caller's
+        if index_has_arrays(index):  # backward needs them: keep a copy, not the caller's
             index = tuple(i.copy() if isinstance(i, np.ndarray) else i for i in index) \
                 if isinstance(index, tuple) else index.copy()
         ctx.index = index
@@ -706,10 +658,13 @@ class GetItem(Function):
 
     @staticmethod
     def backward(ctx, grad_output):
-        # dy/dx is 1 at each picked position: scatter the gradient there, adding where an
-        # element was picked more than once
+        # dy/dx is 1 at each picked position: the gradient goes back there (added up
+        # where an element was picked more than once), and is 0 everywhere else
         (x,) = ctx.inputs
-        return IndexAdd.apply(grad_output, index=ctx.index, shape=x.shape)
+        if ctx.create_graph:
+            return IndexAdd.apply(grad_output, index=ctx.index, shape=x.shape)
+        # the same, not recorded: the walk adds it at `index` of x's gradient (SparseGrad)
+        return SparseGrad(grad_output.data, ctx.index, x.shape)
 
 
 class IndexAdd(Function):
@@ -803,212 +758,9 @@ class MatMul(Function):
         return grad_x, grad_y
 
 
-class Linear(Function):
-    """y = x @ W^T + b, the affine map of nn.Linear (x: (..., in), W: (out, in), b: (out,))
-
-    One op instead of three (transpose, matmul, add): the same arithmetic, a third of the
-    graph nodes, which is what a small network's training step spends its time on.
-    PyTorch does the same (its graphs show `AddmmBackward`).
-    """
-
-    @staticmethod
-    def forward(ctx, x, weight, bias=None):
-        xd, wd = x.data, weight.data
-        if wd.ndim != 2 or xd.ndim == 0 or xd.shape[-1] != wd.shape[1]:
-            raise ValueError(
-                f"linear: input of shape {xd.shape} does not fit a weight of shape {wd.shape}: "
-                f"the input's last axis must have in_features = "
-                f"{wd.shape[1] if wd.ndim == 2 else '?'} elements")
-        if bias is not None and bias.shape != (wd.shape[0],):
-            raise ValueError(f"linear: bias of shape {bias.shape} does not fit a weight of shape "
-                             f"{wd.shape}: it needs shape ({wd.shape[0]},)")
-        ctx.save_for_backward(x, weight)
-        out = xd @ wd.T  # a transposed view: BLAS reads it in place, nothing is copied
-        if bias is not None:
-            out += bias.data
-        return out
-
-    @staticmethod
-    def backward(ctx, grad_output):
-        # dL/dx = g @ W,  dL/dW = g^T @ x (summed over every leading axis),  dL/db = sum of g
-        x, weight = ctx.saved_tensors
-        need_x, need_w, need_b = ctx.needs_input_grad
-        if not is_grad_enabled():
-            return _linear_backward_arrays(grad_output.data, x.data, weight.data,
-                                           need_x, need_w, need_b)
-        g = grad_output  # create_graph=True: the same formulas as recorded Tensor ops
-        grad_x = g @ weight if need_x else None
-        if g.ndim != 2:  # one sample, or a batch of sequences: make it a (rows, out) matrix
-            g, x = g.reshape(-1, g.shape[-1]), x.reshape(-1, x.shape[-1])
-        grad_w = g.T @ x if need_w else None
-        grad_b = g.sum(axis=0) if need_b else None
-        return grad_x, grad_w, grad_b
-
-
-def _linear_backward_arrays(g, x, w, need_x, need_w, need_b):
-    """Linear's backward on plain arrays, for the usual backward without create_graph.
-
-    The same three formulas as Linear.backward; in a training step of a small MLP the
-    bookkeeping of four recorded Tensor ops per layer costs as much as the arithmetic,
-    so the common case skips it. (Nothing here needs recording: grad mode is off.)
-    """
-    grad_x = Tensor._make(g @ w, False, None) if need_x else None
-    if g.ndim != 2:
-        g, x = g.reshape(-1, g.shape[-1]), x.reshape(-1, x.shape[-1])
-    grad_w = Tensor._make(g.T @ x, False, None) if need_w else None
-    grad_b = Tensor._make(g.sum(axis=0), False, None) if need_b else None
-    return grad_x, grad_w, grad_b
-
-
-class LogSoftmax(Function):
-    """y = x - log(sum(e^x)) along `axis`
-
-    One op rather than the six of x - logsumexp(x): the log-probabilities behind every
-    classification loss, computed stably. The max m of each row is taken out first,
-    log(sum(e^x)) = m + log(sum(e^(x - m))), so that no e^x can overflow.
-    """
-
-    @staticmethod
-    def forward(ctx, x, *, axis=-1):
-        ctx.axis = axis
-        # (a row of all -inf gives NaN, as in PyTorch: log-probabilities of nothing)
-        out = x.data - np.max(x.data, axis=axis, keepdims=True)
-        out -= np.log(np.exp(out).sum(axis=axis, keepdims=True))
-        return ctx.save_output(out)
-
-    @staticmethod
-    def backward(ctx, grad_output):
-        # dy_i/dx_j = [i = j] - softmax_j, and softmax = e^y, so
-        # dL/dx = g - e^y * sum(g) (fused into one op, like TanhBackward)
-        return LogSoftmaxBackward.apply(grad_output, ctx.output, axis=ctx.axis)
-
-
-class LogSoftmaxBackward(Function):
-    """z = g - e^y * sum(g) along `axis`: LogSoftmax's backward as one op."""
-
-    @staticmethod
-    def forward(ctx, g, y, *, axis):
-        ctx.axis = axis
-        ctx.save_for_backward(g, y)
-        return g.data - np.exp(y.data) * g.data.sum(axis=axis, keepdims=True)
-
-    @staticmethod
-    def backward(ctx, grad_output):
-        # with u = grad_output and S = sum(g):
-        # dL/dg_j = u_j - sum_i u_i e^(y_i),   dL/dy_i = -u_i e^(y_i) S
-        g, y = ctx.saved_tensors
-        u, p = grad_output, y.exp()
-        need_g, need_y = ctx.needs_input_grad
-        return (u - (u * p).sum(axis=ctx.axis, keepdims=True) if need_g else None,
-                -u * p * g.sum(axis=ctx.axis, keepdims=True) if need_y else None)
-
-
-class NLLLoss(Function):
-    """l_i = -w_i * x[i, t_i] for rows x (R, C) and target classes t; summed, averaged
-    (divided by sum(w)) or kept per row by `reduction`
-
-    One op, because picking one entry per row with x[range, t] would scatter its
-    gradient back with np.add.at; here the gradient is a constant matrix, nonzero only
-    at the picked entries, so backward is a single multiplication.
-    """
-
-    @staticmethod
-    def forward(ctx, x, *, target, sample_weight=None, reduction="mean"):
-        rows = np.arange(x.shape[0])
-        losses = -x.data[rows, target]
-        if sample_weight is not None:
-            losses *= sample_weight
-        scale = 1.0
-        if reduction == "mean":
-            scale = float(sample_weight.sum()) if sample_weight is not None else x.shape[0]
-        # dl/dx: -w_i / scale at (i, t_i), zero elsewhere
-        coefficient = np.zeros(x.shape, dtype=x.dtype)
-        coefficient[rows, target] = (-1.0 if sample_weight is None else -sample_weight) / scale
-        ctx.save_for_backward(coefficient)
-        if reduction == "none":
-            return losses
-        return losses.sum() / scale
-
-    @staticmethod
-    def backward(ctx, grad_output):
-        (coefficient,) = ctx.saved_tensors
-        if grad_output.ndim == 1:  # reduction="none": one upstream gradient per row
-            grad_output = grad_output.reshape(-1, 1)
-        return grad_output * coefficient
-
-
-class CrossEntropy(Function):
-    """l = sum_i (log(sum_c e^(x_ic)) - x_i,t_i), divided by N for the mean, for logits
-    x (N, C) and class indices t (N,): LogSoftmax and NLLLoss in one op
-
-    The classic result: dl/dx = softmax(x) - onehot(t) (over N for the mean). Written as
-    two ops, the softmax would be computed twice and the one-hot built as a separate
-    gradient; this is the common case of every classifier's training step, so it gets
-    one op (cross_entropy uses it for integer targets with no weights, smoothing or
-    ignored rows). The max of each row is subtracted before exponentiating, as in
-    LogSoftmax.
-    """
-
-    @staticmethod
-    def forward(ctx, x, *, target, mean=True):
-        shifted = x.data - np.max(x.data, axis=1, keepdims=True)
-        e = np.exp(shifted)
-        total = e.sum(axis=1, keepdims=True)
-        rows = np.arange(x.shape[0])
-        loss = (np.log(total[:, 0]) - shifted[rows, target]).sum()
-        scale = x.shape[0] if mean else 1
-        e /= total  # now the softmax probabilities
-        ctx.save_for_backward(x, e, target, scale)
-        return np.asarray(loss / scale, dtype=x.dtype)
-
-    @staticmethod
-    def backward(ctx, grad_output):
-        # dl/dx = (softmax(x) - onehot(t)) / scale
-        x, probs, target, scale = ctx.saved_tensors
-        rows = np.arange(x.shape[0])
-        if is_grad_enabled():  # create_graph: softmax as Tensor ops, to differentiate again
-            onehot = np.zeros(x.shape, dtype=x.dtype)
-            onehot[rows, target] = 1
-            return grad_output * (x.softmax(axis=1) - onehot) / scale
-        coefficient = probs.copy()  # (a copy: with retain_graph, backward may run again)
-        coefficient[rows, target] -= 1
-        coefficient *= grad_output.data / scale
-        return Tensor._make(coefficient, False, None)
-
-
-class BinaryCrossEntropy(Function):
-    """l = -(y log p + (1 - y) log(1 - p)), each log clamped at -100, elementwise
-
-    One op, as in PyTorch, for the sake of p = 0 and p = 1: built from Log and Maximum,
-    the clamp would give a finite loss but a NaN gradient (0 * 1/0); here the gradient
-    (p - y) / (p (1 - p)) has its denominator kept above 1e-12 instead.
-    """
-
-    @staticmethod
-    def forward(ctx, p, y):
-        with np.errstate(divide="ignore"):  # log(0) = -inf, then clamped to -100
-            log_p = np.maximum(np.log(p.data), -100)
-            log_1mp = np.maximum(np.log1p(-p.data), -100)
-        ctx.save_for_backward(p, y)
-        return -(y.data * log_p + (1 - y.data) * log_1mp)
-
-    @staticmethod
-    def backward(ctx, grad_output):
-        # dl/dp = (p - y) / (p (1 - p)),  dl/dy = log(1 - p) - log(p)
-        p, y = ctx.saved_tensors
-        grad_p = grad_y = None
-        if ctx.needs_input_grad[0]:
-            grad_p = grad_output * (p - y) / (p * (1 - p)).maximum(1e-12)
-        if ctx.needs_input_grad[1]:
-            with np.errstate(divide="ignore"):  # log(0) = -inf, clamped as in forward
-                grad_y = grad_output * ((1 - p).log().maximum(-100.0)
-                                        - p.log().maximum(-100.0))
-        return grad_p, grad_y
-
-
 def _as(x):
     """A constant as a Tensor (for backward formulas that call Tensor methods on it)."""
-    return x if isinstance(x, Tensor) else Tensor(np.asarray(x))
+    return x if isinstance(x, engine.Tensor) else wrap(np.asarray(x))
 
 
 _EINSUM_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"

@@ -1,13 +1,18 @@
 """The Tensor: a NumPy array, plus what it takes to go backward through it.
 
 A Tensor holds `data` (an ndarray), `requires_grad`, `grad` (filled in by backward) and
-`grad_fn`: the op (a `Function` node, see `autograd.py`) that produced it, or None for a
+`grad_fn`: the op (a `Function` node, see `engine.py`) that produced it, or None for a
 tensor you made yourself (a *leaf*). Following `grad_fn` and its `inputs` from any
 result walks the whole computation back to the leaves: that is the graph.
 
-Every method is spelled out here and calls its op from `ops.py` explicitly, so that
-searching for `def relu` finds it. Composite ops (mean, var, softmax, logsumexp, ...) are
-written right here out of primitive ones; their gradients follow from the primitives'.
+Every method is spelled out here and calls its op from `ops.py` (or `fused.py`)
+explicitly, so that searching for `def relu` finds it. Composite ops (mean, var, softmax,
+logsumexp, ...) are written right here out of primitive ones; their gradients follow
+from the primitives'.
+
+Floors: this file sits on the engine and the ops (it imports them, they never import
+it), and hands the Tensor class to the engine right after defining it
+(`engine.register_tensor_class`), so that ops and backward make Tensors.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import weakref
 
 import numpy as np
 
+from . import debug, engine, fused, ops
 from .dtypes import get_default_dtype
 
 
@@ -75,6 +81,10 @@ class Tensor:
     _grad = None     # d(whatever .backward() was called on)/d(this tensor): see `grad`
     name = None
     _hooks = None    # hooks on a leaf (a non-leaf's hooks live on its grad_fn)
+    # How many times the data was written in place through the library (an optimizer
+    # step, nn.init, load_state_dict, ...), as PyTorch's `t._version`. Each node keeps the
+    # versions of the tensors it saved, so that it can tell when one changed after.
+    _version = 0
 
     # NumPy would otherwise treat a Tensor as an array-like in `ndarray + tensor` and drop
     # the graph; with this, NumPy hands the operation to Tensor.__radd__ and friends.
@@ -122,9 +132,9 @@ class Tensor:
         (as PyTorch does).
         """
         if self._grad is None and self.grad_fn is not None:
-            retained = self.grad_fn.retained
+            retained = self.grad_fn._retained
             if retained is None or retained() is not self:
-                autograd.warn_once(
+                debug.warn_once(
                     "non_leaf_grad",
                     f"reading .grad of a tensor computed by {self.grad_fn.name}: only leaves "
                     "(tensors you created) keep their gradient, so this is None. Call "
@@ -135,6 +145,10 @@ class Tensor:
     @grad.setter
     def grad(self, value: Tensor | None) -> None:
         self._grad = value
+
+    def _bump_version(self) -> None:
+        """Note an in-place write to the data (the library calls it for each one)."""
+        self._version += 1
 
     # --- plain values -----------------------------------------------------------------
 
@@ -218,7 +232,7 @@ class Tensor:
         backward through it raises. With `create_graph=True` the backward pass is itself
         recorded, so the gradients can be differentiated again.
         """
-        autograd.backward(self, gradient, retain_graph, create_graph)
+        engine.backward(self, gradient, retain_graph, create_graph)
 
     def detach(self) -> Tensor:
         """The same data (shared) as a new leaf, cut off from the graph."""
@@ -230,7 +244,7 @@ class Tensor:
             raise RuntimeError("retain_grad: this tensor does not require grad, so it will "
                                "never get one")
         if self.grad_fn is not None:
-            self.grad_fn.retained = weakref.ref(self)
+            self.grad_fn._retained = weakref.ref(self)
 
     def register_hook(self, hook):
         """Call `hook(grad)` when this tensor's gradient is computed; it may return a
@@ -243,11 +257,11 @@ class Tensor:
                 self._hooks = []
             hooks = self._hooks
         else:
-            if self.grad_fn.hooks is None:
-                self.grad_fn.hooks = []
-            hooks = self.grad_fn.hooks
+            if self.grad_fn._hooks is None:
+                self.grad_fn._hooks = []
+            hooks = self.grad_fn._hooks
         hooks.append(hook)
-        return autograd._RemovableHandle(hooks, hook)
+        return engine.RemovableHandle(hooks, hook)
 
     # --- dtype ------------------------------------------------------------------------
 
@@ -319,11 +333,8 @@ class Tensor:
     # comparisons give boolean tensors and no gradient (a step function's derivative is 0)
 
     def _compare(self, other, fn) -> Tensor:
-        try:
-            result = fn(self.data, ops._data(other))
-        except ValueError as error:
-            raise ops.broadcast_error(fn.__name__, error, (self, other)) from None
-        return Tensor._make(np.asarray(result), False, None)
+        return Tensor._make(np.asarray(ops.broadcasting(fn.__name__, fn, self, other)),
+                            False, None)
 
     def __lt__(self, other):
         return self._compare(other, np.less)
@@ -506,7 +517,7 @@ class Tensor:
             raise ValueError("log_softmax: needs at least one axis, got a 0-d tensor")
         if axis is not None:  # None: over all the elements, as logsumexp
             (axis,) = ops._normalize_axes(axis, self.ndim, "log_softmax")
-        return ops.LogSoftmax.apply(self, axis=axis)
+        return fused.LogSoftmax.apply(self, axis=axis)
 
     # --- shape ------------------------------------------------------------------------
 
@@ -616,6 +627,10 @@ class Tensor:
         return ops.MatMul.apply(self, other)
 
 
+# The engine makes the outputs of ops and the gradients of backward with this class.
+engine.register_tensor_class(Tensor)
+
+
 def _count(shape: tuple, axis, op: str) -> int:
     """How many elements a reduction over `axis` combines."""
     return int(np.prod([shape[a] for a in ops._normalize_axes(axis, len(shape), op)]))
@@ -635,5 +650,3 @@ def _normalize_index(index):
     return index
 
 
-# Last: autograd.py and ops.py need the Tensor class defined above.
-from . import autograd, ops  # noqa: E402

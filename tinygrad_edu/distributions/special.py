@@ -24,7 +24,7 @@ import math
 
 import numpy as np
 
-from ..autograd import Function
+from ..engine import Function
 from ..tensor import Tensor
 
 _RECURRENCE_STEPS = 10  # from x >= 1/2, ten steps of x -> x + 1 reach the series' range

@@ -47,8 +47,8 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from .. import ops
-from ..autograd import Function, is_grad_enabled
 from ..dtypes import get_default_dtype
+from ..engine import Function
 from ..tensor import Tensor
 from . import init
 from .module import Module, Parameter
@@ -263,7 +263,7 @@ class Convolution2d(Function):
         need_x, need_w = ctx.needs_input_grad[:2]
         need_b = len(ctx.needs_input_grad) == 3 and ctx.needs_input_grad[2]  # bias given?
         g = ctx.geometry
-        if not is_grad_enabled():  # the usual backward: on arrays, reusing cols
+        if not ctx.create_graph:  # the usual backward: on arrays, reusing cols
             gd = grad_output.data
             n, c_out = gd.shape[:2]
             g2 = gd.reshape(n, c_out, -1)                              # (N, C_out, P)
@@ -502,7 +502,7 @@ class MaxPooling2d(Function):
         # dy/dx = 1 at the element each window took, 0 elsewhere: route each gradient there
         (x,) = ctx.inputs
         g, where = ctx.geometry, ctx.where
-        if not is_grad_enabled():
+        if not ctx.create_graph:  # the usual backward: on arrays
             gd = grad_output.data
             n, c, h, w = x.shape
             dxp = np.zeros((n, c, h + 2 * g.ph, w + 2 * g.pw), dtype=gd.dtype)

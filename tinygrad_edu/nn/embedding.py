@@ -13,8 +13,8 @@ from __future__ import annotations
 import numpy as np
 
 from .. import ops
-from ..autograd import Function, is_grad_enabled
 from ..dtypes import get_default_dtype
+from ..engine import Function
 from ..tensor import Tensor
 from . import init
 from .module import Module, Parameter
@@ -35,7 +35,7 @@ class EmbeddingLookup(Function):
         # row padding_idx gets 0 (it is a fixed "nothing here" vector)
         (shape,) = ctx.saved_tensors
         indices, padding_idx = ctx.indices, ctx.padding_idx
-        if is_grad_enabled():  # create_graph: the scatter-add as a recorded op
+        if ctx.create_graph:  # the scatter-add as a recorded op
             grad = ops.IndexAdd.apply(grad_output, index=indices, shape=shape)
             if padding_idx is not None:
                 keep = np.ones((shape[0], 1), dtype=grad.dtype)

@@ -1,8 +1,10 @@
 """Layers and losses as plain functions: `import tinygrad_edu.nn.functional as F`.
 
-The modules in `layers.py` and `losses.py` hold their options and call these. Every
-function here is built from the ops in `ops.py`, so its gradient follows from theirs;
-the one fused op is `ops.Linear` (see there for why).
+The modules in `layers.py` and `losses.py` hold their options and call these. Most
+functions here are built from the primitive ops in `ops.py`, so their gradients follow
+from those; `linear`, `cross_entropy`, `nll_loss`, `binary_cross_entropy` and
+`log_softmax` use the fused ops of `fused.py` (see there for why). Convolution, pooling,
+normalization and embedding are written in their own files and are part of F too.
 
 Losses follow PyTorch's definitions and argument names. `reduction` is "mean" (the
 default), "sum" or "none" (one loss per element or sample).
@@ -12,16 +14,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import ops
+from .. import fused
 from ..creation import generator
 from ..tensor import Tensor
+from .conv import avg_pool2d, conv1d, conv2d, max_pool2d  # noqa: F401 (part of F)
+from .embedding import embedding  # noqa: F401 (part of F)
+from .normalization import batch_norm, layer_norm  # noqa: F401 (part of F)
 
 # --- layers ---------------------------------------------------------------------------
 
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """x @ weight.T + bias, with weight of shape (out_features, in_features), as PyTorch."""
-    return ops.Linear.apply(_tensor(x), weight, bias)
+    return fused.Linear.apply(_tensor(x), weight, bias)
 
 
 def relu(x: Tensor) -> Tensor:
@@ -157,7 +162,7 @@ def binary_cross_entropy(input: Tensor, target, weight=None,
         raise ValueError(f"binary_cross_entropy: input must be probabilities in [0, 1], got "
                          f"values from {np.nanmin(p):g} to {np.nanmax(p):g}; apply sigmoid "
                          "first, or use binary_cross_entropy_with_logits on the raw scores")
-    loss = ops.BinaryCrossEntropy.apply(input, target)
+    loss = fused.BinaryCrossEntropy.apply(input, target)
     weight = _as_dtype(weight, input.dtype)
     if weight is not None:
         loss = loss * weight
@@ -242,7 +247,7 @@ def nll_loss(input: Tensor, target, weight=None, ignore_index: int = -100,
         sample_weight = w[safe] if every_row else w[safe] * keep
     elif not every_row:
         sample_weight = keep.astype(input.dtype)
-    loss = ops.NLLLoss.apply(rows, target=safe, sample_weight=sample_weight,
+    loss = fused.NLLLoss.apply(rows, target=safe, sample_weight=sample_weight,
                              reduction=reduction)
     return loss.reshape(target.shape) if reduction == "none" else loss
 
@@ -276,9 +281,10 @@ def cross_entropy(input: Tensor, target, weight=None, ignore_index: int = -100,
             and target_data.dtype.kind in "iu" and target_data.shape == input.shape[:1]
             and target_data.size and 0 <= target_data.min()
             and target_data.max() < input.shape[1] and not 0 <= ignore_index < input.shape[1]):
-        # the usual case, (N, C) logits and valid class indices: one fused op (see there)
-        return ops.CrossEntropy.apply(input, target=target_data, mean=reduction == "mean")
-    log_p = ops.LogSoftmax.apply(input, axis=class_axis)
+        # the usual case, (N, C) logits and valid class indices: one fused op (see
+        # fused.CrossEntropy)
+        return fused.CrossEntropy.apply(input, target=target_data, mean=reduction == "mean")
+    log_p = fused.LogSoftmax.apply(input, axis=class_axis)
     if target_data.dtype.kind == "f" and target_data.shape == input.shape:
         # probabilities per class: -sum_c w_c q_c log p_c; the mean is over samples
         target = _float_target("cross_entropy", input, target)
@@ -307,10 +313,3 @@ def cross_entropy(input: Tensor, target, weight=None, ignore_index: int = -100,
         loss = (1 - label_smoothing) * loss + label_smoothing * smooth
     return loss
 
-
-# --- convolution, pooling, normalization, embedding: written in their own files, -------
-# --- and part of F too -----------------------------------------------------------------
-
-from .conv import avg_pool2d, conv1d, conv2d, max_pool2d  # noqa: E402, F401
-from .embedding import embedding  # noqa: E402, F401
-from .normalization import batch_norm, layer_norm  # noqa: E402, F401

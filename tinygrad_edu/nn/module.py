@@ -10,11 +10,13 @@ that state dicts carry the same keys as PyTorch's for the same architecture.
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict, namedtuple
 
 import numpy as np
 
-from ..autograd import _grad_mode, no_grad
+from .. import engine
+from ..grad_mode import no_grad
 from ..tensor import Tensor
 
 
@@ -43,12 +45,27 @@ class Parameter(Tensor):
 
 
 class ModuleCall:
-    """One call of a module: the module and the call it happened inside (or None)."""
+    """One call of a module: the module and the call it happened inside (or None).
+
+    While the call runs, every op recorded in its thread is marked with it (`mark`), so
+    that a drawing of the graph can box each layer's ops together.
+    """
 
     __slots__ = ("module", "parent")
 
     def __init__(self, module, parent):
         self.module, self.parent = module, parent
+
+    def mark(self, node, output) -> None:
+        """An engine observer: `node` was recorded during this call."""
+        node._module_call = self  # (an inner call's mark runs last, and wins)
+
+
+class _Calls(threading.local):
+    current = None  # the innermost Module call running in this thread
+
+
+_calls = _Calls()
 
 
 IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
@@ -99,15 +116,16 @@ class Module:
                                   "subclass must define forward(self, ...)")
 
     def __call__(self, *args, **kwargs):
-        # Every op recorded during forward remembers this call (node.module_call), so a
+        # Every op recorded during forward remembers this call (node._module_call), so a
         # drawing of the graph can box each layer's ops together. Calls nest: a Linear
         # called inside a Sequential's forward has the Sequential's call as its parent.
-        outer = _grad_mode.module_call
-        _grad_mode.module_call = ModuleCall(self, outer)
+        call = _calls.current = ModuleCall(self, _calls.current)
+        observers = engine.push_observer(call.mark)
         try:
             return self.forward(*args, **kwargs)
         finally:
-            _grad_mode.module_call = outer
+            engine.pop_observer(observers)
+            _calls.current = call.parent
 
     # --- what the module holds -------------------------------------------------------
 

@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..autograd import Function, is_grad_enabled
 from ..dtypes import get_default_dtype
+from ..engine import Function
 from ..tensor import Tensor
 from .module import Module, Parameter
 
@@ -96,7 +96,7 @@ class Normalize(Function):
         x, weight, xhat, inv_std = ctx.saved_tensors
         need_x, need_w, need_b = ctx.needs_input_grad
         axes, param_axes = ctx.axes, ctx.param_axes
-        if not is_grad_enabled():  # the usual backward: on arrays (see ops.Linear)
+        if not ctx.create_graph:  # the usual backward: on arrays (see fused.Linear)
             g = grad_output.data
             u = g if weight is None else g * weight.data.reshape(_param_view(g.shape, param_axes))
             grad_x = grad_w = grad_b = None

@@ -29,8 +29,8 @@ import math
 
 import numpy as np
 
-from ..autograd import Function, is_grad_enabled
 from ..dtypes import get_default_dtype
+from ..engine import Function
 from ..functions import cat
 from ..ops import sigmoid_array
 from ..tensor import Tensor
@@ -108,7 +108,7 @@ class LSTMStep(Function):
     def backward(ctx, grad_output):
         x_proj, h, c, w_hh, b_hh, i, f, g, o, tanh_c = ctx.saved_tensors
         inputs = len(ctx.needs_input_grad)  # 4 without b_hh
-        if is_grad_enabled():  # create_graph: the same formulas, recorded (see below)
+        if ctx.create_graph:  # the same formulas, recorded (see below)
             return _lstm_step_backward_recorded(grad_output, x_proj, h, c, w_hh,
                                                 b_hh)[:inputs]
         size = h.shape[-1]

@@ -32,7 +32,8 @@ from collections import deque
 
 import numpy as np
 
-from ..autograd import enable_grad, grad
+from ..engine import grad
+from ..grad_mode import enable_grad
 from ..tensor import Tensor
 from .adam import Adam
 from .sgd import SGD

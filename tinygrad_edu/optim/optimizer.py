@@ -25,7 +25,7 @@ import numbers
 
 import numpy as np
 
-from ..autograd import enable_grad
+from ..grad_mode import enable_grad
 from ..tensor import Tensor
 
 

@@ -21,7 +21,8 @@ import sys
 
 import numpy as np
 
-from ..autograd import no_grad, topological_order
+from ..engine import SparseGrad, topological_order
+from ..grad_mode import no_grad
 from ..tensor import Tensor
 from .graph import SMALL, _numbers
 
@@ -205,7 +206,7 @@ def explain_backward(output: Tensor, gradient=None, show: bool | None = None) ->
                 upstream = node_grads.get(id(node))
                 if upstream is None:
                     continue  # no gradient reaches it
-                if node.saved is None:  # what the engine checks too
+                if node.freed:  # what the engine checks too
                     raise RuntimeError("freed")
                 grads = type(node).backward(node, Tensor(upstream))
                 grads = grads if isinstance(grads, tuple) else (grads,)
@@ -215,6 +216,8 @@ def explain_backward(output: Tensor, gradient=None, show: bool | None = None) ->
                 for i, (x, needs, g) in enumerate(zip(node.inputs, node.needs_input_grad, grads)):
                     if g is None or not needs:
                         continue
+                    if isinstance(g, SparseGrad):  # a slice's gradient, as a full array
+                        g = g.dense()
                     g = np.asarray(g.data if isinstance(g, Tensor) else g)
                     # the local derivative's value, for small elementwise steps:
                     # backward with an upstream of ones gives d(result)/d(input) itself

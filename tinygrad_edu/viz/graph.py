@@ -28,7 +28,7 @@ import os
 
 import numpy as np
 
-from ..autograd import _grad_mode
+from .. import debug, engine
 from ..tensor import Tensor
 
 SMALL = 6  # tensors with at most this many elements print their numbers
@@ -47,12 +47,18 @@ def trace():
     Outside `trace` the graph keeps only what backward needs, and an intermediate
     result's value is gone once the next op has used it.
     """
-    previous = _grad_mode.trace
-    _grad_mode.trace = True
+    observers = engine.push_observer(_keep_value)
     try:
         yield
     finally:
-        _grad_mode.trace = previous
+        engine.pop_observer(observers)
+
+
+def _keep_value(node, output) -> None:
+    """What trace() does to each op recorded inside it. (The engine keeps the gradient
+    of a node that has a value, after backward: see engine._keep_for_drawing.)"""
+    node._value = output
+    node._created_at = debug.user_frame()  # where the op was made, for tg.check_graph
 
 
 # --- text for the labels --------------------------------------------------------------
@@ -203,9 +209,9 @@ def draw_graph(output: Tensor, show_values: bool = False, show_grads: bool = Fal
     given_names = {id(t): name for name, t in (params or {}).items()}
     module_names = _ModuleNames()
     backward_ran = any(t.grad is not None for t in leaves) or any(
-        n.grad_value is not None for n in nodes)
+        n._grad_value is not None for n in nodes)
     colors = _Colors([t.grad.data for t in leaves if t.grad is not None]
-                     + [n.grad_value for n in nodes])
+                     + [n._grad_value for n in nodes])
 
     # how many ops use each tensor: where it is more than one, gradients add up
     uses: dict[int, int] = {}
@@ -226,8 +232,8 @@ def draw_graph(output: Tensor, show_values: bool = False, show_grads: bool = Fal
                     values.setdefault(id(x.grad_fn), x.data)
                 elif x.requires_grad:
                     used_leaves.add(id(x))
-                    if node.module_call is not None:
-                        first_call.setdefault(id(x), node.module_call)
+                    if node._module_call is not None:
+                        first_call.setdefault(id(x), node._module_call)
     if output.grad_fn is not None:
         values[id(output.grad_fn)] = output.data
     folded_leaves = [t for t in leaves if id(t) not in used_leaves]
@@ -296,18 +302,18 @@ def draw_graph(output: Tensor, show_values: bool = False, show_grads: bool = Fal
                  style="filled", fillcolor=fill(grad, t.data, LEAF_COLOR))
     untraced = False
     for node in nodes:
-        value = node.value if node.value is not None else values.get(id(node))
+        value = node._value if node._value is not None else values.get(id(node))
         label_lines = [node.name]
         if value is not None:  # (an untraced result's gradient is gone after backward)
-            label_lines += lines_for(value.shape, value.dtype, value, node.grad_value,
-                                     node.grad_value is not None or not backward_ran)
-        if node.grad_value is None and node.value is None:
+            label_lines += lines_for(value.shape, value.dtype, value, node._grad_value,
+                                     node._grad_value is not None or not backward_ran)
+        if node._grad_value is None and node._value is None:
             untraced = True
         if uses.get(id(node), 0) > 1:
             label_lines.append(f"used {uses[id(node)]} times: gradients add")
-        add_node(body_for(node.module_call), f"n{id(node)}", "\n".join(label_lines),
+        add_node(body_for(node._module_call), f"n{id(node)}", "\n".join(label_lines),
                  shape="box", style="filled,rounded",
-                 fillcolor=fill(node.grad_value, value, "#fdd0a2"))
+                 fillcolor=fill(node._grad_value, value, "#fdd0a2"))
     if untraced and show_grads and backward_ran:
         dot.attr(label="gradients of intermediate results are kept for graphs built inside "
                        "tg.viz.trace()", fontname="Helvetica", fontsize="10")

@@ -9,7 +9,7 @@ import os
 
 import numpy as np
 
-from ..autograd import no_grad
+from ..grad_mode import no_grad
 from ..tensor import Tensor
 
 
