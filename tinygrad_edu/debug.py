@@ -28,8 +28,9 @@ _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
 
 class _AnomalyMode:
-    # One switch for the whole program, as in PyTorch: NaN hunting is not per thread.
-    enabled = False
+    def __init__(self):
+        # One switch for the whole program, as in PyTorch: NaN hunting is not per thread.
+        self.enabled = False
 
 
 anomaly_mode = _AnomalyMode()

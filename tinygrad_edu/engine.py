@@ -21,9 +21,9 @@ on this file. So tensor.py hands its class to the engine when it is imported
 
 from __future__ import annotations
 
-import heapq
 import itertools
 import threading
+from heapq import heappop, heappush
 
 import numpy as np
 
@@ -97,7 +97,6 @@ class Function:
     # The engine's own fields:
     _parents: tuple = ()           # for each input, where its gradient goes (see apply)
     _saved: tuple | None = ()      # what forward kept for backward; None once freed
-    _saved_versions: tuple = ()    # the version of each saved tensor when it was saved
     _output_data = None            # the output array, if forward kept it (save_output)
     _sequence = -1                 # creation order of recorded nodes: inputs come first
     _options = None                # keyword settings (axis, shape...): check_graph re-runs
@@ -113,7 +112,12 @@ class Function:
     # --- what forward and backward call -------------------------------------------------
 
     def save_for_backward(self, *values) -> None:
-        """Keep tensors (or arrays, numbers) for backward. Freed after backward."""
+        """Keep tensors (or arrays, numbers) for backward. Freed after backward.
+
+        A saved tensor must not change before backward uses it. Every in-place write
+        through the library bumps a tensor's `_version` and stamps it with the engine's
+        clock, so a write after this node was recorded can be told (`_changed_since_saved`).
+        """
         self._saved = values
 
     @property
@@ -122,6 +126,11 @@ class Function:
         if self._saved is None:
             raise RuntimeError(_FREED_MESSAGE.format(name=self.name))
         return self._saved
+
+    def _changed_since_saved(self) -> list:
+        """The saved tensors written in place after this node was recorded."""
+        return [x for x in self._saved or () if isinstance(x, Tensor)
+                and x._written_at > self._sequence]
 
     def save_output(self, output: np.ndarray) -> np.ndarray:
         """Keep this op's own output for backward (exp, tanh, sigmoid, sqrt use it).
@@ -144,7 +153,8 @@ class Function:
         if self._output_data is None:
             raise RuntimeError(f"{self.name}.backward uses ctx.output, but its forward did "
                                "not call ctx.save_output(result)")
-        out = wrap(self._output_data)
+        out = Tensor.__new__(Tensor)  # (wrap, written out: tanh's backward runs it)
+        out.data = self._output_data
         if _grad_mode.enabled:  # create_graph: the output is this node's, in the graph
             out.requires_grad, out.grad_fn = True, self
         return out
@@ -210,61 +220,51 @@ class Function:
     def apply(cls, *inputs, **options):
         """Run the op forward and, if a gradient will be needed, record it in the graph."""
         node = cls.__new__(cls)
-        # Record when grad mode is on and some input needs a gradient. (Known before
-        # forward runs, so that forward may look at ctx.needs_input_grad.)
-        recording = _grad_mode.enabled and _link_parents(node, inputs)
-        if not recording:
+        # For each input, where its gradient will go: the node that made it, the input
+        # itself if it is a leaf, or nowhere (None). Fixed now: a later in-place op may
+        # give the input a new grad_fn, but this op used the old one. Known before
+        # forward runs, so that forward may look at ctx.needs_input_grad.
+        recording = False
+        if _grad_mode.enabled:
+            needs, parents = [], []
+            for x in inputs:  # (a plain loop: a comprehension costs a function call in 3.11)
+                if isinstance(x, Tensor) and x.requires_grad:
+                    recording = True
+                    needs.append(True)
+                    parents.append(x.grad_fn or x)
+                else:
+                    needs.append(False)
+                    parents.append(None)
+            node.needs_input_grad = tuple(needs)
+        else:
             node.needs_input_grad = (False,) * len(inputs)
         out = cls.forward(node, *inputs, **options) if options else cls.forward(node, *inputs)
         if type(out) is not ndarray:
             out = out.data if isinstance(out, Tensor) else np.asarray(out)
         if anomaly_mode.enabled:
             debug.check_forward(node, inputs, out)  # raises on NaN/Inf, says where
-        if not recording:
-            return wrap(out)
-        node.inputs = inputs
-        node._sequence = _next_sequence()  # larger than any of its inputs' nodes
-        if node._saved:
-            node._saved_versions = _versions(node._saved)
-        if options:
-            node._options = options
-        if _watchers.observers:
-            _notify_observers(node, out)
-        result = wrap(out)  # the output: in the graph, made by this node
-        result.requires_grad = True
-        result.grad_fn = node
+        result = Tensor.__new__(Tensor)  # the output (wrap(out), written out: hot path)
+        result.data = out
+        if recording:  # keep the node: it becomes the output's grad_fn
+            node.inputs = inputs
+            node._parents = tuple(parents)
+            node._sequence = tick()  # larger than any of its inputs' nodes
+            if options:
+                node._options = options
+            if _watchers.observers:
+                _notify_observers(node, out)
+            result.requires_grad = True
+            result.grad_fn = node
         return result
 
 
-def _link_parents(node: Function, inputs: tuple) -> bool:
-    """Fix where each input's gradient will go; True if any input needs one.
-
-    An input that requires grad sends it to the node that made it, or, for a leaf, to the
-    leaf itself. These edges are taken now, when the op is recorded: a later in-place op
-    may give the input tensor a new `grad_fn`, but this op used the old one.
-    """
-    needs, parents = [], []
-    for x in inputs:  # (a plain loop: a comprehension costs a function call in 3.11)
-        if isinstance(x, Tensor) and x.requires_grad:
-            needs.append(True)
-            parents.append(x.grad_fn or x)
-        else:
-            needs.append(False)
-            parents.append(None)
-    node.needs_input_grad = tuple(needs)
-    node._parents = tuple(parents)
-    return True in needs
-
-
-def _versions(saved: tuple) -> tuple:
-    """The version of each saved tensor (None for constants), to tell later whether it
-    was changed in place after it was saved."""
-    return tuple([x._version if isinstance(x, Tensor) else None for x in saved])
-
-
-# Numbers the recorded nodes in the order they are created (thread-safe: count() is
-# atomic under the GIL). backward visits nodes newest first; see topological_order.
-_next_sequence = itertools.count().__next__
+# The engine's clock: it numbers the recorded nodes in the order they are made, and the
+# in-place writes to tensors among them (Tensor._bump_version). An op is recorded after
+# its inputs, so its number is larger than theirs: backward visits nodes newest first
+# (see topological_order). And a saved tensor written after the node that saved it has
+# a larger number than the node (see Function._changed_since_saved).
+# (Thread-safe: count() is atomic under the GIL.)
+tick = itertools.count().__next__
 
 _FREED_MESSAGE = (
     "Trying to backward through the graph a second time: the values that {name} saved "
@@ -351,15 +351,14 @@ def _walk(root, root_grad, retain_graph: bool, create_graph: bool, wanted=None) 
     uses its output (all newer than it, see topological_order) has sent its share.
     `wanted`: nodes whose output's gradient to keep there (for `grad`).
     """
-    call_backward = _call_backward_checked if anomaly_mode.enabled else _call_backward
-    wanted = {} if wanted is None else wanted
+    checked = anomaly_mode.enabled  # check every gradient for NaN/Inf (detect_anomaly)
     sums: dict = {}        # node or leaf -> dL/d(its output), summed so far
     owned: set = set()     # the keys of `sums` whose array was made here: ours to add into
     waiting: list = []     # the nodes that have a gradient: a heap of (-sequence, node)
     with _SetGradMode(create_graph):  # backward's own ops are recorded for create_graph only
         _accumulate(sums, owned, waiting, root.grad_fn or root, root_grad)
         while waiting:
-            node = heapq.heappop(waiting)[1]  # the newest node waiting
+            node = heappop(waiting)[1]  # the newest node waiting
             grad_output = sums.pop(node)      # complete: every user of its output has run
             if node._saved is None:
                 raise RuntimeError(_FREED_MESSAGE.format(name=node.name))
@@ -369,15 +368,21 @@ def _walk(root, root_grad, retain_graph: bool, create_graph: bool, wanted=None) 
                 _retain_grad(node, grad_output, create_graph)
             if node._value is not None:       # recorded inside tg.viz.trace()
                 _keep_for_drawing(node, grad_output)
-            if node in wanted:                # tg.autograd.grad(root, inputs) asked for it
+            if wanted is not None and node in wanted:  # tg.autograd.grad(root, inputs)
                 wanted[node] = grad_output
             # the chain rule, one step: dL/d(input) from dL/d(output), for every input
-            input_grads = call_backward(node, grad_output)
-            for parent, g in zip(node._parents, input_grads):
+            input_grads = (type(node).backward(node, grad_output) if not checked
+                           else debug.backward_checked(node, grad_output))  # anomaly mode
+            if type(input_grads) is not tuple or len(input_grads) != len(node._parents):
+                input_grads = _one_per_input(node, input_grads)
+            for x, parent, g in zip(node.inputs, node._parents, input_grads):
                 if parent is not None and g is not None:
+                    if (type(g) is not Tensor or g.data.shape != x.data.shape
+                            or g.data.dtype is not x.data.dtype):
+                        g = _fit(node, x, g)  # a dtype to convert, or a mistake to report
                     _accumulate(sums, owned, waiting, parent, g)
-            if not retain_graph:
-                _free(node)
+            if not retain_graph:  # free what forward saved: a second backward would fail
+                node._saved = node._output_data = None
     return sums  # every node has been popped: what is left are the leaves
 
 
@@ -385,9 +390,9 @@ def _accumulate(sums: dict, owned: set, waiting: list, parent, g) -> None:
     """Add gradient `g` into the running sum of `parent` (a node, or a leaf tensor).
 
     The first gradient is kept as it is, not copied: it may be shared (Add hands the same
-    gradient to both its inputs), so it is never changed in place. Later ones make a new
-    sum. A slice's gradient (a SparseGrad) is added in place at its index instead, into
-    an array of our own: `owned` lists the sums made here.
+    gradient to both its inputs), so it is never changed in place. The second makes a new
+    sum, ours (`owned`), and later ones are added into it in place. A slice's gradient (a
+    SparseGrad) is added in place at its index, into a sum of our own.
     """
     total = sums.get(parent)
     if total is None:  # the first gradient to reach parent
@@ -396,7 +401,7 @@ def _accumulate(sums: dict, owned: set, waiting: list, parent, g) -> None:
             owned.add(parent)
         sums[parent] = g
         if isinstance(parent, Function):  # (a leaf has no backward to run)
-            heapq.heappush(waiting, (-parent._sequence, parent))
+            heappush(waiting, (-parent._sequence, parent))
     elif type(g) is SparseGrad:
         if parent not in owned:  # a sum we may not change: start one of our own
             total = sums[parent] = wrap(total.data.copy())
@@ -404,9 +409,12 @@ def _accumulate(sums: dict, owned: set, waiting: list, parent, g) -> None:
         add_at(total.data, g.index, g.values)
     elif _grad_mode.enabled:  # create_graph: the sum is part of the recorded graph
         sums[parent] = total + g
-    else:  # on arrays: a Tensor `+` would cost a whole op
+    elif parent in owned:  # a sum of our own: add in place
+        total.data += g.data
+    else:  # a new sum, on arrays (a Tensor `+` would cost a whole op)
         summed = total.data + g.data
         sums[parent] = wrap(summed if type(summed) is ndarray else np.asarray(summed))
+        owned.add(parent)
 
 
 class SparseGrad:
@@ -453,19 +461,8 @@ def index_has_arrays(index) -> bool:
 # --- the named calls of the walk --------------------------------------------------------
 
 
-def _call_backward(node: Function, grad_output) -> tuple:
-    """The node's backward: one gradient per input, each fitting its input."""
-    return _checked(node, type(node).backward(node, grad_output))
-
-
-def _call_backward_checked(node: Function, grad_output) -> tuple:
-    """Anomaly mode's version: the same, and every gradient checked for NaN/Inf."""
-    return _checked(node, debug.backward_checked(node, grad_output))
-
-
-def _checked(node: Function, grads) -> tuple:
-    """What a backward returned, as a tuple with one gradient per input, each a Tensor (or
-    SparseGrad) with its input's shape and dtype; or a clear error."""
+def _one_per_input(node: Function, grads) -> tuple:
+    """What a backward returned, as a tuple with one entry per input; or a clear error."""
     if type(grads) is not tuple:
         grads = (grads,)
     if len(grads) != len(node._parents):
@@ -473,35 +470,26 @@ def _checked(node: Function, grads) -> tuple:
             f"{node.name}.backward returned {len(grads)} gradient(s) but the op has "
             f"{len(node._parents)} input(s): return one per input (None for inputs that "
             "need no gradient)")
-    for x, g, parent in zip(node.inputs, grads, node._parents):
-        if parent is not None and g is not None and (
-                type(g) is not Tensor or g.data.shape != x.data.shape
-                or g.data.dtype is not x.data.dtype):
-            return _fit(node, grads)  # (rare: a dtype to convert, or a mistake to report)
     return grads
 
 
-def _fit(node: Function, grads: tuple) -> tuple:
-    """Each gradient as a Tensor (or SparseGrad) of its input's shape and dtype, or a
-    clear error."""
-    fitted = []
-    for index, (x, g, parent) in enumerate(zip(node.inputs, grads, node._parents)):
-        if parent is None or g is None:
-            fitted.append(None)
-            continue
-        if not isinstance(g, (Tensor, SparseGrad)):
-            g = wrap(np.asarray(g))
-        if tuple(g.shape) != x.data.shape:
-            raise RuntimeError(
-                f"{node.name}.backward returned a gradient of shape {tuple(g.shape)} for input "
-                f"{index}, which has shape {x.data.shape}. A gradient must have its input's "
-                "shape: if the input was broadcast in forward, sum the gradient over the "
-                "broadcast axes (tinygrad_edu.ops.unbroadcast does it).")
-        if g.dtype != x.data.dtype:  # e.g. a float32 input combined with a float64 array
-            g = (SparseGrad(g.values.astype(x.data.dtype), g.index, g.shape)
-                 if type(g) is SparseGrad else g.astype(x.data.dtype))
-        fitted.append(g)
-    return tuple(fitted)
+def _fit(node: Function, x, g):
+    """A gradient that backward returned for input `x`, as a Tensor (or a SparseGrad)
+    with x's shape and dtype; or a clear error."""
+    if not isinstance(g, (Tensor, SparseGrad)):
+        g = wrap(np.asarray(g))
+    if tuple(g.shape) != x.data.shape:
+        index = next(i for i, input in enumerate(node.inputs) if input is x)
+        raise RuntimeError(
+            f"{node.name}.backward returned a gradient of shape {tuple(g.shape)} for input "
+            f"{index}, which has shape {x.data.shape}. A gradient must have its input's "
+            "shape: if the input was broadcast in forward, sum the gradient over the "
+            "broadcast axes (tinygrad_edu.ops.unbroadcast does it).")
+    if g.dtype != x.data.dtype:  # e.g. a float32 input combined with a float64 array
+        if type(g) is SparseGrad:
+            return SparseGrad(g.values.astype(x.data.dtype), g.index, g.shape)
+        return g.astype(x.data.dtype)
+    return g
 
 
 def _run_hooks(hooks: list, grad):
@@ -530,12 +518,6 @@ def _retain_grad(node: Function, grad_output, create_graph: bool) -> None:
 def _keep_for_drawing(node: Function, grad_output) -> None:
     """Under tg.viz.trace(): keep the gradient, so that draw_graph can show it."""
     node._grad_value = grad_output.data
-
-
-def _free(node: Function) -> None:
-    """Drop what forward saved: the graph is done with (no retain_graph)."""
-    node._saved = None
-    node._output_data = None
 
 
 # ---------------------------------------------------------------------------------------

@@ -27,25 +27,38 @@ from __future__ import annotations
 import numpy as np
 
 from .engine import Function, wrap
+from .grad_mode import is_grad_enabled
 
 # ---------------------------------------------------------------------------------------
 # tanh's and sigmoid's backward as one op each; log-softmax and its backward
 # ---------------------------------------------------------------------------------------
 
 
-class TanhBackward(Function):
-    """z = g * (1 - y^2): Tanh's backward, fused into one op.
+def tanh_backward(grad_output, y):
+    """grad_output * (1 - y^2): the backward of Tanh (y = tanh(x)), as one op.
 
-    Written out, `grad_output * (1 - y * y)` is three ops, each with its own Tensor and
-    graph bookkeeping; for the small tensors of a scalar or an RNN this bookkeeping costs
-    more than the arithmetic, so tanh, the most common activation, gets one op. Its own
-    backward keeps second derivatives (create_graph=True) working.
+    Written out, it is three ops (y * y, 1 - that, grad_output * that), each with its own
+    node and Tensor; for the small tensors of a scalar network or an RNN step, that
+    bookkeeping costs more than the arithmetic, and tanh is the most common activation.
+    So when the backward is recorded (create_graph) it is one op, TanhBackward, whose
+    own backward gives second derivatives; when not, it is NumPy on the arrays.
     """
+    if is_grad_enabled():
+        return TanhBackward.apply(grad_output, y)
+    return wrap(_tanh_backward(grad_output.data, y.data))
+
+
+def _tanh_backward(g: np.ndarray, y: np.ndarray) -> np.ndarray:
+    return g * (1 - y * y)
+
+
+class TanhBackward(Function):
+    """z = g * (1 - y^2): Tanh's backward as one op (see tanh_backward for why)."""
 
     @staticmethod
     def forward(ctx, g, y):
         ctx.save_for_backward(g, y)
-        return g.data * (1 - y.data * y.data)
+        return _tanh_backward(g.data, y.data)
 
     @staticmethod
     def backward(ctx, grad_output):
@@ -56,13 +69,26 @@ class TanhBackward(Function):
                 grad_output * -2 * g * y if need_y else None)
 
 
+def sigmoid_backward(grad_output, y):
+    """grad_output * y * (1 - y): the backward of Sigmoid (y = sigmoid(x)), as one op:
+    SigmoidBackward when the backward is recorded, NumPy on the arrays when not (see
+    tanh_backward for why)."""
+    if is_grad_enabled():
+        return SigmoidBackward.apply(grad_output, y)
+    return wrap(_sigmoid_backward(grad_output.data, y.data))
+
+
+def _sigmoid_backward(g: np.ndarray, y: np.ndarray) -> np.ndarray:
+    return g * y * (1 - y)
+
+
 class SigmoidBackward(Function):
-    """z = g * y * (1 - y): Sigmoid's backward as one op (see TanhBackward for why)."""
+    """z = g * y * (1 - y): Sigmoid's backward as one op (see tanh_backward for why)."""
 
     @staticmethod
     def forward(ctx, g, y):
         ctx.save_for_backward(g, y)
-        return g.data * y.data * (1 - y.data)
+        return _sigmoid_backward(g.data, y.data)
 
     @staticmethod
     def backward(ctx, grad_output):
@@ -92,8 +118,14 @@ class LogSoftmax(Function):
     @staticmethod
     def backward(ctx, grad_output):
         # dy_i/dx_j = [i = j] - softmax_j, and softmax = e^y, so
-        # dL/dx = g - e^y * sum(g) (fused into one op, like TanhBackward)
-        return LogSoftmaxBackward.apply(grad_output, ctx.output, axis=ctx.axis)
+        # dL/dx = g - e^y * sum(g): one op when recorded, NumPy when not (as tanh_backward)
+        if ctx.create_graph:
+            return LogSoftmaxBackward.apply(grad_output, ctx.output, axis=ctx.axis)
+        return wrap(_log_softmax_backward(grad_output.data, ctx._output_data, ctx.axis))
+
+
+def _log_softmax_backward(g: np.ndarray, y: np.ndarray, axis) -> np.ndarray:
+    return g - np.exp(y) * g.sum(axis=axis, keepdims=True)
 
 
 class LogSoftmaxBackward(Function):
@@ -103,7 +135,7 @@ class LogSoftmaxBackward(Function):
     def forward(ctx, g, y, *, axis):
         ctx.axis = axis
         ctx.save_for_backward(g, y)
-        return g.data - np.exp(y.data) * g.data.sum(axis=axis, keepdims=True)
+        return _log_softmax_backward(g.data, y.data, axis)
 
     @staticmethod
     def backward(ctx, grad_output):

@@ -20,12 +20,13 @@ Floors: this file imports the engine and fused.py. The Tensor class is one floor
 from __future__ import annotations
 
 import math
+import operator
 
 import numpy as np
 
 from . import engine
 from .engine import Function, SparseGrad, add_at, index_has_arrays, wrap
-from .fused import SigmoidBackward, TanhBackward
+from .fused import sigmoid_backward, tanh_backward
 
 # ---------------------------------------------------------------------------------------
 # helpers
@@ -47,11 +48,15 @@ def _data(x):
     return x
 
 
-def broadcasting(op: str, ufunc, x, y) -> np.ndarray:
-    """ufunc(x, y) on the inputs' arrays, broadcasting as NumPy does; when the shapes do
-    not fit, an error that names the op and both shapes."""
+def broadcasting(op: str, fn, x, y) -> np.ndarray:
+    """fn(x, y) on the inputs' arrays (`operator.mul`, `np.maximum`...), broadcasting as
+    NumPy does; when the shapes do not fit, an error that names the op and both shapes.
+
+    (The data of a Tensor input is read here directly rather than through _data: every
+    binary op, forward and in every backward, goes through this line.)"""
+    T = engine.Tensor
     try:
-        return ufunc(_data(x), _data(y))
+        return fn(x.data if type(x) is T else _data(x), y.data if type(y) is T else _data(y))
     except ValueError as error:
         shapes = np.shape(_data(x)), np.shape(_data(y))
         try:
@@ -110,7 +115,7 @@ class Add(Function):
 
     @staticmethod
     def forward(ctx, x, y):
-        return broadcasting("add", np.add, x, y)
+        return broadcasting("add", operator.add, x, y)
 
     @staticmethod
     def backward(ctx, grad_output):
@@ -126,7 +131,7 @@ class Sub(Function):
 
     @staticmethod
     def forward(ctx, x, y):
-        return broadcasting("sub", np.subtract, x, y)
+        return broadcasting("sub", operator.sub, x, y)
 
     @staticmethod
     def backward(ctx, grad_output):
@@ -143,7 +148,7 @@ class Mul(Function):
     @staticmethod
     def forward(ctx, x, y):
         ctx.save_for_backward(x, y)
-        return broadcasting("mul", np.multiply, x, y)
+        return broadcasting("mul", operator.mul, x, y)
 
     @staticmethod
     def backward(ctx, grad_output):
@@ -160,7 +165,7 @@ class Div(Function):
     @staticmethod
     def forward(ctx, x, y):
         ctx.save_for_backward(x, y)
-        return broadcasting("div", np.divide, x, y)
+        return broadcasting("div", operator.truediv, x, y)
 
     @staticmethod
     def backward(ctx, grad_output):
@@ -179,7 +184,7 @@ class Pow(Function):
     @staticmethod
     def forward(ctx, x, y):
         ctx.save_for_backward(x, y)
-        return ctx.save_output(broadcasting("pow", np.power, x, y))
+        return ctx.save_output(broadcasting("pow", operator.pow, x, y))
 
     @staticmethod
     def backward(ctx, grad_output):
@@ -379,7 +384,7 @@ class Tanh(Function):
     def backward(ctx, grad_output):
         # dy/dx = 1 - tanh(x)^2 = 1 - y^2
         y = ctx.output
-        return TanhBackward.apply(grad_output, y)  # = grad_output * (1 - y * y), one op
+        return tanh_backward(grad_output, y)  # = grad_output * (1 - y * y), fused (fused.py)
 
 
 def sigmoid_array(x: np.ndarray) -> np.ndarray:
@@ -408,7 +413,7 @@ class Sigmoid(Function):
     def backward(ctx, grad_output):
         # dy/dx = y (1 - y)
         y = ctx.output
-        return SigmoidBackward.apply(grad_output, y)  # = grad_output * y * (1 - y), one op
+        return sigmoid_backward(grad_output, y)  # = grad_output * y * (1 - y), fused
 
 
 class Relu(Function):

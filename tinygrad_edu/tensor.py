@@ -82,9 +82,11 @@ class Tensor:
     name = None
     _hooks = None    # hooks on a leaf (a non-leaf's hooks live on its grad_fn)
     # How many times the data was written in place through the library (an optimizer
-    # step, nn.init, load_state_dict, ...), as PyTorch's `t._version`. Each node keeps the
-    # versions of the tensors it saved, so that it can tell when one changed after.
+    # step, nn.init, load_state_dict, ...), as PyTorch's `t._version`; and when the last
+    # write happened, on the engine's clock (engine.tick), so that a node can tell
+    # whether a tensor it saved was changed after it was recorded.
     _version = 0
+    _written_at = -1
 
     # NumPy would otherwise treat a Tensor as an array-like in `ndarray + tensor` and drop
     # the graph; with this, NumPy hands the operation to Tensor.__radd__ and friends.
@@ -149,6 +151,7 @@ class Tensor:
     def _bump_version(self) -> None:
         """Note an in-place write to the data (the library calls it for each one)."""
         self._version += 1
+        self._written_at = engine.tick()
 
     # --- plain values -----------------------------------------------------------------
 
