@@ -1109,3 +1109,146 @@ def test_indexing_with_an_array_keeps_its_own_copy_of_the_index():
     index[:] = 3                        # the caller reuses its array before backward
     y.sum().backward()
     np.testing.assert_array_equal(x.grad.numpy(), [2, 1, 0, 0])
+
+
+# ---------------------------------------------------------------------------------------
+# the node's own fields, the edges it keeps, versions, and what the floors above add
+# ---------------------------------------------------------------------------------------
+
+
+class SetsOldEngineNames(tg.Function):
+    """An op that keeps its own settings under names the engine once used for itself."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.value = 3.0                 # was the traced output value
+        ctx.saved = None                # was "freed"
+        ctx.hooks = ["not a hook"]      # were the output's hooks
+        ctx.retained = "not a weakref"  # was retain_grad's reference
+        ctx.options = {"axis": 9}       # were the keyword options check_graph re-runs with
+        ctx.module_call = "not a call"  # was the Module call that made the op
+        ctx.save_for_backward(x)
+        return x.data * 2
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        # dy/dx = 2
+        (x,) = ctx.saved_tensors
+        assert ctx.value == 3.0 and ctx.options == {"axis": 9}  # still the op's own
+        return grad_output * 2
+
+
+def test_an_ops_own_ctx_fields_do_not_change_what_the_engine_does():
+    x = leaf(X)
+    with tg.viz.trace():
+        y = SetsOldEngineNames.apply(x)
+    (y * y).sum().backward(retain_graph=True)
+    close(x.grad, 8 * X)  # d/dx (2x)^2 = 8x
+    np.testing.assert_array_equal(y.grad_fn._value, 2 * X)  # the drawing's value: the output
+    assert tg.check_graph((y * y).sum())  # re-run without the op's "options"
+    assert "not a call" not in tg.viz.to_dot(y)
+
+
+def test_ctx_output_is_reserved_and_says_how_to_keep_the_output():
+    class KeepsOutput(tg.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.output = x.data * 2
+            return x.data * 2
+
+    with pytest.raises(AttributeError, match=r"ctx.output is reserved.*ctx.save_output\(y\)"):
+        KeepsOutput.apply(leaf(X))
+
+
+def test_ctx_create_graph_tells_a_backward_whether_it_is_recorded():
+    seen = []
+
+    class Double(tg.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x.data * 2
+
+        @staticmethod
+        def backward(ctx, grad_output):
+            seen.append(ctx.create_graph)
+            return grad_output * 2
+
+    Double.apply(leaf(X)).sum().backward()
+    Double.apply(leaf(X)).sum().backward(create_graph=True)
+    tg.autograd.grad(Double.apply(leaf(X)).sum(), leaf(X), allow_unused=True)
+    assert seen == [False, True, False]
+
+
+def test_the_walk_follows_the_edges_taken_when_each_op_was_recorded():
+    # an in-place op (next to come) gives a tensor a new grad_fn after other ops used it;
+    # those ops must still send their gradient to the node they saw
+    x = leaf(X)
+    y = x * 2.0
+    z = y * 3.0                    # z's node has an edge to y's node (Mul by 2.0)
+    assert z.grad_fn.parents == (y.grad_fn, None)
+    y.grad_fn = (x * 100.0).grad_fn  # what y "is now made by" no longer matters to z
+    z.sum().backward()
+    close(x.grad, np.full(3, 6.0))   # through the old node: 2 * 3, not 100 * 3
+    assert (x * y).grad_fn.parents[0] is x  # a leaf's edge is the leaf itself
+
+
+def test_a_leaf_and_a_constant_have_the_edges_they_should():
+    x, c = leaf(X), tg.Tensor(X)
+    node = (x * c + 1.0).grad_fn
+    assert node.parents[1] is None and node.needs_input_grad == (True, False)
+    assert node.parents[0].parents == (x, None)
+
+
+def test_writes_through_the_library_bump_the_version_and_the_node_can_tell():
+    w = tg.nn.Parameter(np.array([1.0, 2.0]))
+    assert w._version == 0
+    y = w * w                      # Mul saves w
+    assert y.grad_fn._changed_since_saved() == []
+    optimizer = tg.optim.SGD([w], lr=0.1)
+    y.sum().backward(retain_graph=True)
+    optimizer.step()               # w.data -= 0.1 * w.grad, in place
+    assert w._version == 1
+    changed = y.grad_fn._changed_since_saved()  # ready for the in-place ops' check
+    assert len(changed) == 2 and all(t is w for t in changed)  # Mul saved (w, w)
+    assert (w * w).grad_fn._changed_since_saved() == []  # a new op saw the new value
+
+
+def test_init_load_state_dict_and_module_to_bump_versions():
+    layer = tg.nn.Linear(2, 2)
+    before = layer.weight._version
+    tg.nn.init.zeros_(layer.weight)
+    layer.load_state_dict(layer.state_dict())
+    layer.double()
+    assert layer.weight._version == before + 3
+
+
+def test_a_slices_gradient_is_a_sparse_gradient_unless_recorded():
+    from tinygrad_edu.engine import SparseGrad
+    from tinygrad_edu.ops import IndexAdd
+
+    x = leaf(np.arange(6.0).reshape(3, 2))
+    for create_graph, kind in ((False, SparseGrad), (True, tg.Tensor)):
+        node = x[1].grad_fn
+        with (tg.enable_grad() if create_graph else tg.no_grad()):
+            g = type(node).backward(node, tg.Tensor(np.ones(2), requires_grad=True))
+        assert isinstance(g, kind)
+        dense = g.dense() if kind is SparseGrad else g.data
+        np.testing.assert_array_equal(dense, [[0, 0], [1, 1], [0, 0]])
+        if create_graph:
+            assert isinstance(g.grad_fn, IndexAdd)
+
+
+def test_observers_see_each_recorded_node_and_stop_when_popped():
+    seen = []
+    x = leaf(X)
+    previous = tg.engine.push_observer(lambda node, out: seen.append(node.name))
+    try:
+        (x * 2).tanh()
+        with tg.no_grad():
+            x * 3                  # not recorded: not seen
+        with tg.engine.unobserved():
+            x * 4                  # recorded, but nobody watches
+    finally:
+        tg.engine.pop_observer(previous)
+    x * 5
+    assert seen == ["Mul", "Tanh"]

@@ -131,6 +131,7 @@ class Embedding(Module):
                                                       dtype=dtype)))
         if self.padding_idx is not None:
             self.weight.data[self.padding_idx] = 0
+            self.weight._bump_version()
 
     @classmethod
     def from_pretrained(cls, embeddings, freeze: bool = True,

@@ -53,6 +53,7 @@ def fan_in_and_fan_out(tensor: Tensor) -> tuple[int, int]:
 
 def _fill(tensor: Tensor, values: np.ndarray) -> Tensor:
     tensor.data[...] = values  # in place, keeping the dtype: an optimizer may hold it
+    tensor._bump_version()
     return tensor
 
 

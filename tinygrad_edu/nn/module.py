@@ -242,6 +242,7 @@ class Module:
         for tensor in tensors:
             if tensor.data.dtype.kind == "f":
                 tensor.data = tensor.data.astype(dtype)
+                tensor._bump_version()
                 if tensor.grad is not None:
                     tensor.grad = Tensor(tensor.grad.data.astype(dtype))
         return self
@@ -334,6 +335,7 @@ class Module:
         with no_grad():  # all checked: now write, in place (an optimizer holds these tensors)
             for key, array in arrays.items():
                 own[key].data[...] = array
+                own[key]._bump_version()
         return IncompatibleKeys(missing, unexpected)
 
     # --- printing ------------------------------------------------------------------------

@@ -212,6 +212,9 @@ def batch_norm(input: Tensor, running_mean, running_var, weight=None, bias=None,
         buffer = _array(running_var)
         buffer *= 1 - momentum
         buffer += momentum * stats["var"].reshape(channels) * (count / (count - 1))
+    for running in (running_mean, running_var):
+        if isinstance(running, Tensor):
+            running._bump_version()
     return out
 
 
@@ -291,9 +294,10 @@ class _BatchNorm(Module):
     def reset_running_stats(self) -> None:
         """Back to mean 0, variance 1 and no batch seen."""
         if self.track_running_stats:
-            self.running_mean.data[...] = 0
-            self.running_var.data[...] = 1
-            self.num_batches_tracked.data[...] = 0
+            for buffer, value in ((self.running_mean, 0), (self.running_var, 1),
+                                  (self.num_batches_tracked, 0)):
+                buffer.data[...] = value
+                buffer._bump_version()
 
     def forward(self, x: Tensor) -> Tensor:
         name = type(self).__name__
@@ -318,6 +322,7 @@ class _BatchNorm(Module):
                          training=use_batch_stats, momentum=factor, eps=self.eps)
         if counting:  # counted once batch_norm succeeded: a refused batch changes nothing
             self.num_batches_tracked.data += 1  # in place: a 0-d int64 array
+            self.num_batches_tracked._bump_version()
         return out
 
     def extra_repr(self) -> str:

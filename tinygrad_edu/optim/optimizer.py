@@ -184,6 +184,9 @@ class Optimizer:
         # The updates work on `.data` (ndarrays) in place, so they record no graph.
         for group in self.param_groups:
             self._update_group(group)
+            for p in group["params"]:
+                if p.grad is not None:
+                    p._bump_version()  # written in place
         return loss
 
     def _stepped(self, group: dict):
