@@ -358,15 +358,15 @@ def _walk(root, root_grad, retain_graph: bool, create_graph: bool, wanted=None) 
     with _SetGradMode(create_graph):  # backward's own ops are recorded for create_graph only
         _accumulate(sums, owned, waiting, root.grad_fn or root, root_grad)
         while waiting:
-            node = heappop(waiting)[1]  # the newest node waiting
-            grad_output = sums.pop(node)      # complete: every user of its output has run
-            if node._saved is None:
+            node = heappop(waiting)[1]    # the newest node that has a gradient
+            grad_output = sums.pop(node)  # complete: every user of its output has run
+            if node._saved is None:       # freed by an earlier backward
                 raise RuntimeError(_FREED_MESSAGE.format(name=node.name))
-            if node._hooks is not None:       # y.register_hook(fn) on this node's output y
+            if node._hooks is not None:   # y.register_hook(fn) on this node's output y
                 grad_output = _run_hooks(node._hooks, grad_output)
-            if node._retained is not None:    # y.retain_grad()
+            if node._retained is not None:  # y.retain_grad()
                 _retain_grad(node, grad_output, create_graph)
-            if node._value is not None:       # recorded inside tg.viz.trace()
+            if node._value is not None:   # recorded inside tg.viz.trace()
                 _keep_for_drawing(node, grad_output)
             if wanted is not None and node in wanted:  # tg.autograd.grad(root, inputs)
                 wanted[node] = grad_output
@@ -381,7 +381,7 @@ def _walk(root, root_grad, retain_graph: bool, create_graph: bool, wanted=None) 
                             or g.data.dtype is not x.data.dtype):
                         g = _fit(node, x, g)  # a dtype to convert, or a mistake to report
                     _accumulate(sums, owned, waiting, parent, g)
-            if not retain_graph:  # free what forward saved: a second backward would fail
+            if not retain_graph:          # free what forward saved
                 node._saved = node._output_data = None
     return sums  # every node has been popped: what is left are the leaves
 

@@ -54,7 +54,7 @@ from . import init
 from .module import Module, Parameter
 
 # ---------------------------------------------------------------------------------------
-# geometry: sizes, checks, the slices and windows every op here uses
+# geometry (`geo` below; `g` is a gradient elsewhere): sizes, checks, slices, windows
 # ---------------------------------------------------------------------------------------
 
 # kernel (kh, kw), stride, padding, dilation (each a pair), the output size (oh, ow)
@@ -138,51 +138,52 @@ def _fmt(values) -> str:
     return "x".join(map(str, values))
 
 
-def _pad(x: np.ndarray, g: Geometry, value=0) -> np.ndarray:
+def _pad(x: np.ndarray, geo: Geometry, value=0) -> np.ndarray:
     """x (N, C, H, W) with `value` around its last two axes (no copy when no padding)."""
-    if not (g.ph or g.pw):
+    if not (geo.ph or geo.pw):
         return x
     n, c, h, w = x.shape
-    xp = np.full((n, c, h + 2 * g.ph, w + 2 * g.pw), value, dtype=x.dtype)
-    xp[:, :, g.ph:g.ph + h, g.pw:g.pw + w] = x
+    xp = np.full((n, c, h + 2 * geo.ph, w + 2 * geo.pw), value, dtype=x.dtype)
+    xp[:, :, geo.ph:geo.ph + h, geo.pw:geo.pw + w] = x
     return xp
 
 
-def _unpad(xp: np.ndarray, g: Geometry) -> np.ndarray:
-    if not (g.ph or g.pw):
+def _unpad(xp: np.ndarray, geo: Geometry) -> np.ndarray:
+    if not (geo.ph or geo.pw):
         return xp
-    return xp[:, :, g.ph:xp.shape[2] - g.ph, g.pw:xp.shape[3] - g.pw]
+    return xp[:, :, geo.ph:xp.shape[2] - geo.ph, geo.pw:xp.shape[3] - geo.pw]
 
 
-def _offset(g: Geometry, i: int, j: int) -> tuple:
+def _offset(geo: Geometry, i: int, j: int) -> tuple:
     """The slice of the padded input that kernel offset (i, j) sees, over every window:
     rows i*d, i*d + s, ..., one per output row (and the same for columns)."""
-    top, left = i * g.dh, j * g.dw
-    return (slice(None), slice(None), slice(top, top + g.sh * (g.oh - 1) + 1, g.sh),
-            slice(left, left + g.sw * (g.ow - 1) + 1, g.sw))
+    top, left = i * geo.dh, j * geo.dw
+    return (slice(None), slice(None), slice(top, top + geo.sh * (geo.oh - 1) + 1, geo.sh),
+            slice(left, left + geo.sw * (geo.ow - 1) + 1, geo.sw))
 
 
-def _offsets(g: Geometry):
+def _offsets(geo: Geometry):
     """Every kernel offset (i, j), row by row: the scan order of a window."""
-    return [(i, j) for i in range(g.kh) for j in range(g.kw)]
+    return [(i, j) for i in range(geo.kh) for j in range(geo.kw)]
 
 
-def _im2col(x: np.ndarray, g: Geometry) -> np.ndarray:
+def _im2col(x: np.ndarray, geo: Geometry) -> np.ndarray:
     """cols (N, C*kh*kw, OH*OW): column p of sample n holds the window of output pixel p.
 
     A strided view does the gathering without a loop: element (n, c, i, j, oh, ow) of the
     view sits at xp[n, c, oh*s + i*d, ow*s + j*d], so its strides are the input's strides
     times d (for i, j) and times s (for oh, ow). One copy then makes it contiguous.
     """
-    xp = _pad(x, g)
+    xp = _pad(x, geo)
     n, c = xp.shape[:2]
     sn, sc, sh, sw = xp.strides
-    windows = as_strided(xp, (n, c, g.kh, g.kw, g.oh, g.ow),
-                         (sn, sc, sh * g.dh, sw * g.dw, sh * g.sh, sw * g.sw), writeable=False)
-    return np.ascontiguousarray(windows).reshape(n, c * g.kh * g.kw, g.oh * g.ow)
+    windows = as_strided(xp, (n, c, geo.kh, geo.kw, geo.oh, geo.ow),
+                         (sn, sc, sh * geo.dh, sw * geo.dw, sh * geo.sh, sw * geo.sw),
+                         writeable=False)
+    return np.ascontiguousarray(windows).reshape(n, c * geo.kh * geo.kw, geo.oh * geo.ow)
 
 
-def _col2im(dcols: np.ndarray, x_shape: tuple, g: Geometry) -> np.ndarray:
+def _col2im(dcols: np.ndarray, x_shape: tuple, geo: Geometry) -> np.ndarray:
     """The backward of im2col: each column entry added back to the pixel it came from.
 
     dcols (N, C*kh*kw, OH*OW) -> (N, C, H, W). Overlapping windows copied a pixel more
@@ -191,11 +192,11 @@ def _col2im(dcols: np.ndarray, x_shape: tuple, g: Geometry) -> np.ndarray:
     repeats, so nothing is lost).
     """
     n, c, h, w = x_shape
-    dcols = dcols.reshape(n, c, g.kh, g.kw, g.oh, g.ow)
-    dxp = np.zeros((n, c, h + 2 * g.ph, w + 2 * g.pw), dtype=dcols.dtype)
-    for i, j in _offsets(g):
-        dxp[_offset(g, i, j)] += dcols[:, :, i, j]
-    return _unpad(dxp, g)
+    dcols = dcols.reshape(n, c, geo.kh, geo.kw, geo.oh, geo.ow)
+    dxp = np.zeros((n, c, h + 2 * geo.ph, w + 2 * geo.pw), dtype=dcols.dtype)
+    for i, j in _offsets(geo):
+        dxp[_offset(geo, i, j)] += dcols[:, :, i, j]
+    return _unpad(dxp, geo)
 
 
 def _check_conv(op: str, x_shape: tuple, w_shape: tuple, bias_shape, stride, padding,
@@ -243,17 +244,17 @@ class Convolution2d(Function):
     @staticmethod
     def forward(ctx, x, weight, bias=None, *, stride=1, padding=0, dilation=1):
         xd, wd = x.data, weight.data
-        g = _check_conv("conv2d", xd.shape, wd.shape, None if bias is None else bias.shape,
+        geo = _check_conv("conv2d", xd.shape, wd.shape, None if bias is None else bias.shape,
                         stride, padding, dilation)
-        ctx.geometry = g
-        cols = _im2col(xd, g)                                   # (N, K, P)
+        ctx.geometry = geo
+        cols = _im2col(xd, geo)                                   # (N, K, P)
         out = np.matmul(wd.reshape(wd.shape[0], -1), cols)      # (C_out, K) @ -> (N, C_out, P)
         if bias is not None:
             out += bias.data[:, None]
         # keep cols for dL/dW (unless the weight needs no gradient): rebuilding it in
         # backward would cost a second im2col copy
         ctx.save_for_backward(x, weight, cols if ctx.needs_input_grad[1] else None)
-        return out.reshape(xd.shape[0], wd.shape[0], g.oh, g.ow)
+        return out.reshape(xd.shape[0], wd.shape[0], geo.oh, geo.ow)
 
     @staticmethod
     def backward(ctx, grad_output):
@@ -262,14 +263,14 @@ class Convolution2d(Function):
         x, weight, cols = ctx.saved_tensors
         need_x, need_w = ctx.needs_input_grad[:2]
         need_b = len(ctx.needs_input_grad) == 3 and ctx.needs_input_grad[2]  # bias given?
-        g = ctx.geometry
+        geo = ctx.geometry
         if not ctx.create_graph:  # the usual backward: on arrays, reusing cols
             gd = grad_output.data
             n, c_out = gd.shape[:2]
             g2 = gd.reshape(n, c_out, -1)                              # (N, C_out, P)
             grad_x = grad_w = grad_b = None
             if need_x:  # skipped for the first layer: its input is data
-                grad_x = Tensor._make(_input_grad_arrays(g2, weight.data, x.shape, g),
+                grad_x = Tensor._make(_input_grad_arrays(g2, weight.data, x.shape, geo),
                                       False, None)
             if need_w:
                 grad_w = Tensor._make(_weight_grad_arrays(cols, g2, weight.shape), False, None)
@@ -277,7 +278,7 @@ class Convolution2d(Function):
                 grad_b = Tensor._make(g2.sum(axis=(0, 2)), False, None)
             return (grad_x, grad_w, grad_b)[:len(ctx.inputs)]  # one per input, bias or not
         # create_graph=True: the same, as recorded ops
-        options = _conv_options(g)
+        options = _conv_options(geo)
         grad_x = (Conv2dInputGrad.apply(grad_output, weight, x_shape=x.shape, **options)
                   if need_x else None)
         grad_w = (Conv2dWeightGrad.apply(x, grad_output, kernel_size=weight.shape[2:], **options)
@@ -286,15 +287,15 @@ class Convolution2d(Function):
         return (grad_x, grad_w, grad_b)[:len(ctx.inputs)]
 
 
-def _conv_options(g: Geometry) -> dict:
-    """stride, padding and dilation of `g` as the keyword options of the conv ops."""
-    return dict(stride=(g.sh, g.sw), padding=(g.ph, g.pw), dilation=(g.dh, g.dw))
+def _conv_options(geo: Geometry) -> dict:
+    """stride, padding and dilation of `geo` as the keyword options of the conv ops."""
+    return dict(stride=(geo.sh, geo.sw), padding=(geo.ph, geo.pw), dilation=(geo.dh, geo.dw))
 
 
-def _input_grad_arrays(g2: np.ndarray, wd: np.ndarray, x_shape: tuple, g: Geometry):
+def _input_grad_arrays(g2: np.ndarray, wd: np.ndarray, x_shape: tuple, geo: Geometry):
     """dL/dx = col2im(W^T @ G[n]): g2 (N, C_out, P), wd (C_out, C_in, kH, kW)."""
     dcols = np.matmul(wd.reshape(wd.shape[0], -1).T, g2)        # (N, K, P)
-    return np.ascontiguousarray(_col2im(dcols, x_shape, g))   # (a copy only if padded)
+    return np.ascontiguousarray(_col2im(dcols, x_shape, geo))   # (a copy only if padded)
 
 
 def _weight_grad_arrays(cols: np.ndarray, g2: np.ndarray, w_shape: tuple):
@@ -315,12 +316,12 @@ class Conv2dInputGrad(Function):
 
     @staticmethod
     def forward(ctx, grad, weight, *, x_shape, stride, padding, dilation):
-        g = _geometry("conv2d", x_shape[2:], weight.shape[2:], stride, padding, dilation)
-        ctx.geometry = g
+        geo = _geometry("conv2d", x_shape[2:], weight.shape[2:], stride, padding, dilation)
+        ctx.geometry = geo
         ctx.save_for_backward(grad, weight)
         gd = grad.data
         return _input_grad_arrays(gd.reshape(gd.shape[0], gd.shape[1], -1), weight.data,
-                                  tuple(x_shape), g)
+                                  tuple(x_shape), geo)
 
     @staticmethod
     def backward(ctx, grad_output):
@@ -343,13 +344,13 @@ class Conv2dWeightGrad(Function):
 
     @staticmethod
     def forward(ctx, x, grad, *, kernel_size, stride, padding, dilation):
-        g = _geometry("conv2d", x.shape[2:], kernel_size, stride, padding, dilation)
-        ctx.geometry = g
+        geo = _geometry("conv2d", x.shape[2:], kernel_size, stride, padding, dilation)
+        ctx.geometry = geo
         ctx.save_for_backward(x, grad)
         gd = grad.data
         n, c_out = gd.shape[:2]
-        return _weight_grad_arrays(_im2col(x.data, g), gd.reshape(n, c_out, -1),
-                                   (c_out, x.shape[1], g.kh, g.kw))
+        return _weight_grad_arrays(_im2col(x.data, geo), gd.reshape(n, c_out, -1),
+                                   (c_out, x.shape[1], geo.kh, geo.kw))
 
     @staticmethod
     def backward(ctx, grad_output):
@@ -406,8 +407,8 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
 
 
 def _out_hw(x, weight, stride, padding, dilation) -> tuple:
-    g = _geometry("conv2d", x.shape[1:], weight.shape[2:], stride, padding, dilation)
-    return g.oh, g.ow
+    geo = _geometry("conv2d", x.shape[1:], weight.shape[2:], stride, padding, dilation)
+    return geo.oh, geo.ow
 
 
 def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
@@ -453,12 +454,12 @@ def _check_pool(op: str, x_shape: tuple, kernel_size, stride, padding) -> Geomet
         raise ValueError(f"{op}: the input must have 4 axes (N, C, H, W), or 3 for one image "
                          f"(C, H, W), got shape {x_shape}")
     stride = kernel_size if stride is None else stride
-    g = _geometry(op, x_shape[2:], kernel_size, stride, padding, 1)
-    if 2 * g.ph > g.kh or 2 * g.pw > g.kw:
-        raise ValueError(f"{op}: padding {(g.ph, g.pw)} is more than half the kernel "
-                         f"{(g.kh, g.kw)}: a window could then see only padding (PyTorch "
+    geo = _geometry(op, x_shape[2:], kernel_size, stride, padding, 1)
+    if 2 * geo.ph > geo.kh or 2 * geo.pw > geo.kw:
+        raise ValueError(f"{op}: padding {(geo.ph, geo.pw)} is more than half the kernel "
+                         f"{(geo.kh, geo.kw)}: a window could then see only padding (PyTorch "
                          "refuses this too); use padding <= kernel_size // 2")
-    return g
+    return geo
 
 
 class MaxPooling2d(Function):
@@ -477,50 +478,50 @@ class MaxPooling2d(Function):
     @staticmethod
     def forward(ctx, x, *, kernel_size, stride=None, padding=0):
         xd = x.data
-        g = _check_pool("max_pool2d", xd.shape, kernel_size, stride, padding)
-        xp = _pad(xd, g, -np.inf)
-        best = xp[_offset(g, 0, 0)].copy()
+        geo = _check_pool("max_pool2d", xd.shape, kernel_size, stride, padding)
+        xp = _pad(xd, geo, -np.inf)
+        best = xp[_offset(geo, 0, 0)].copy()
         where = np.zeros(best.shape, dtype=np.int32)  # which offset (i*kW + j) won
-        if g.ph or g.pw:  # which positions are real: any of them beats padding, even -inf
-            real = _pad(np.ones(xd.shape, dtype=bool), g, False)
-            best_is_real = real[_offset(g, 0, 0)].copy()
-        for k, (i, j) in enumerate(_offsets(g)[1:], start=1):
-            candidate = xp[_offset(g, i, j)]
+        if geo.ph or geo.pw:  # which positions are real: any of them beats padding, even -inf
+            real = _pad(np.ones(xd.shape, dtype=bool), geo, False)
+            best_is_real = real[_offset(geo, 0, 0)].copy()
+        for k, (i, j) in enumerate(_offsets(geo)[1:], start=1):
+            candidate = xp[_offset(geo, i, j)]
             better = candidate > best
             better |= np.isnan(candidate)
-            if g.ph or g.pw:
-                candidate_is_real = real[_offset(g, i, j)]
+            if geo.ph or geo.pw:
+                candidate_is_real = real[_offset(geo, i, j)]
                 better |= candidate_is_real & ~best_is_real
                 best_is_real |= better & candidate_is_real
             np.copyto(best, candidate, where=better)
             where[better] = k
-        ctx.geometry, ctx.where = g, where
+        ctx.geometry, ctx.where = geo, where
         return best
 
     @staticmethod
     def backward(ctx, grad_output):
         # dy/dx = 1 at the element each window took, 0 elsewhere: route each gradient there
         (x,) = ctx.inputs
-        g, where = ctx.geometry, ctx.where
+        geo, where = ctx.geometry, ctx.where
         if not ctx.create_graph:  # the usual backward: on arrays
             gd = grad_output.data
             n, c, h, w = x.shape
-            dxp = np.zeros((n, c, h + 2 * g.ph, w + 2 * g.pw), dtype=gd.dtype)
-            for k, (i, j) in enumerate(_offsets(g)):
+            dxp = np.zeros((n, c, h + 2 * geo.ph, w + 2 * geo.pw), dtype=gd.dtype)
+            for k, (i, j) in enumerate(_offsets(geo)):
                 # one += per offset: overlapping windows add up, one statement at a time
-                dxp[_offset(g, i, j)] += gd * (where == k)
-            return Tensor._make(np.ascontiguousarray(_unpad(dxp, g)), False, None)
+                dxp[_offset(geo, i, j)] += gd * (where == k)
+            return Tensor._make(np.ascontiguousarray(_unpad(dxp, geo)), False, None)
         # create_graph=True: the same routing as recorded ops, through the flat position
         # in the padded input of each window's winner (IndexAdd's backward gathers)
         n, c, h, w = x.shape
-        hp, wp = h + 2 * g.ph, w + 2 * g.pw
-        rows = np.arange(g.oh)[:, None] * g.sh + where // g.kw
-        cols = np.arange(g.ow)[None, :] * g.sw + where % g.kw
+        hp, wp = h + 2 * geo.ph, w + 2 * geo.pw
+        rows = np.arange(geo.oh)[:, None] * geo.sh + where // geo.kw
+        cols = np.arange(geo.ow)[None, :] * geo.sw + where % geo.kw
         planes = np.arange(n * c).reshape(n, c, 1, 1)
         flat = ((planes * hp + rows) * wp + cols).ravel()
         dxp = ops.IndexAdd.apply(grad_output.reshape(-1), index=(flat,), shape=(n * c * hp * wp,))
         dxp = dxp.reshape(n, c, hp, wp)
-        return dxp[:, :, g.ph:g.ph + h, g.pw:g.pw + w] if (g.ph or g.pw) else dxp
+        return dxp[:, :, geo.ph:geo.ph + h, geo.pw:geo.pw + w] if (geo.ph or geo.pw) else dxp
 
 
 class AvgPooling2d(Function):
@@ -532,36 +533,36 @@ class AvgPooling2d(Function):
 
     @staticmethod
     def forward(ctx, x, *, kernel_size, stride=None, padding=0, count_include_pad=True):
-        g = _check_pool("avg_pool2d", x.shape, kernel_size, stride, padding)
-        ctx.geometry, ctx.count_include_pad = g, count_include_pad
-        return _avg_pool_arrays(x.data, g, count_include_pad)
+        geo = _check_pool("avg_pool2d", x.shape, kernel_size, stride, padding)
+        ctx.geometry, ctx.count_include_pad = geo, count_include_pad
+        return _avg_pool_arrays(x.data, geo, count_include_pad)
 
     @staticmethod
     def backward(ctx, grad_output):
         # dy/dx = 1/count for every element of the window: spread the gradient evenly
         (x,) = ctx.inputs
-        g = ctx.geometry
+        geo = ctx.geometry
         return AvgPooling2dGrad.apply(grad_output, x_shape=x.shape,
-                                      kernel_size=(g.kh, g.kw), stride=(g.sh, g.sw),
-                                      padding=(g.ph, g.pw),
+                                      kernel_size=(geo.kh, geo.kw), stride=(geo.sh, geo.sw),
+                                      padding=(geo.ph, geo.pw),
                                       count_include_pad=ctx.count_include_pad)
 
 
-def _window_shares(g: Geometry, count_include_pad: bool, dtype, in_hw: tuple) -> np.ndarray:
+def _window_shares(geo: Geometry, count_include_pad: bool, dtype, in_hw: tuple) -> np.ndarray:
     """1 / count for each window, (OH, OW): the weight of each element in its mean."""
-    if count_include_pad or not (g.ph or g.pw):
-        return np.asarray(1 / (g.kh * g.kw), dtype=dtype)
-    real = _pad(np.ones((1, 1, *in_hw), dtype=dtype), g)  # 1 on the input, 0 on padding
-    counts = sum(real[_offset(g, i, j)] for i, j in _offsets(g))[0, 0]
+    if count_include_pad or not (geo.ph or geo.pw):
+        return np.asarray(1 / (geo.kh * geo.kw), dtype=dtype)
+    real = _pad(np.ones((1, 1, *in_hw), dtype=dtype), geo)  # 1 on the input, 0 on padding
+    counts = sum(real[_offset(geo, i, j)] for i, j in _offsets(geo))[0, 0]
     return (1 / counts).astype(dtype)
 
 
-def _avg_pool_arrays(x: np.ndarray, g: Geometry, count_include_pad: bool = True) -> np.ndarray:
-    xp = _pad(x, g)
-    total = xp[_offset(g, 0, 0)].copy()
-    for i, j in _offsets(g)[1:]:
-        total += xp[_offset(g, i, j)]
-    total *= _window_shares(g, count_include_pad, total.dtype, x.shape[2:])
+def _avg_pool_arrays(x: np.ndarray, geo: Geometry, count_include_pad: bool = True) -> np.ndarray:
+    xp = _pad(x, geo)
+    total = xp[_offset(geo, 0, 0)].copy()
+    for i, j in _offsets(geo)[1:]:
+        total += xp[_offset(geo, i, j)]
+    total *= _window_shares(geo, count_include_pad, total.dtype, x.shape[2:])
     return total
 
 
@@ -572,21 +573,21 @@ class AvgPooling2dGrad(Function):
 
     @staticmethod
     def forward(ctx, grad, *, x_shape, kernel_size, stride, padding, count_include_pad=True):
-        g = _check_pool("avg_pool2d", tuple(x_shape), kernel_size, stride, padding)
-        ctx.geometry, ctx.count_include_pad = g, count_include_pad
+        geo = _check_pool("avg_pool2d", tuple(x_shape), kernel_size, stride, padding)
+        ctx.geometry, ctx.count_include_pad = geo, count_include_pad
         n, c, h, w = x_shape
-        share = grad.data * _window_shares(g, count_include_pad, grad.dtype, (h, w))
-        dxp = np.zeros((n, c, h + 2 * g.ph, w + 2 * g.pw), dtype=share.dtype)
-        for i, j in _offsets(g):
-            dxp[_offset(g, i, j)] += share
-        return np.ascontiguousarray(_unpad(dxp, g))
+        share = grad.data * _window_shares(geo, count_include_pad, grad.dtype, (h, w))
+        dxp = np.zeros((n, c, h + 2 * geo.ph, w + 2 * geo.pw), dtype=share.dtype)
+        for i, j in _offsets(geo):
+            dxp[_offset(geo, i, j)] += share
+        return np.ascontiguousarray(_unpad(dxp, geo))
 
     @staticmethod
     def backward(ctx, grad_output):
         # <U, spread(G)> = <avg_pool(U), G>
-        g = ctx.geometry
-        return AvgPooling2d.apply(grad_output, kernel_size=(g.kh, g.kw), stride=(g.sh, g.sw),
-                                  padding=(g.ph, g.pw),
+        geo = ctx.geometry
+        return AvgPooling2d.apply(grad_output, kernel_size=(geo.kh, geo.kw),
+                                  stride=(geo.sh, geo.sw), padding=(geo.ph, geo.pw),
                                   count_include_pad=ctx.count_include_pad)
 
 

@@ -6,12 +6,12 @@ in a plain Python loop, and stacks layers on top of each other (`num_layers`): t
 outputs of one layer are the inputs of the next.
 
 The cells are built from existing ops (`F.linear`, `sigmoid`, `tanh`, slicing, `*`,
-`+`), so their graphs show every gate; `nn.LSTM` runs the same equations as one op per
-step (`LSTMStep`, with its backward written out), because a long sequence of primitive
-steps costs more in bookkeeping than in arithmetic. Backpropagation through time needs
-no code of its own: the engine walks back through
-the unrolled loop like through any other graph, and its walk is iterative, so a sequence
-of thousands of steps backpropagates without hitting Python's recursion limit.
+`+`), so their graphs show every gate. `nn.LSTM` runs the same equations as one op per
+step (`LSTMStep`, its backward written out here), because a long sequence of primitive
+steps costs more in bookkeeping than in arithmetic; `nn.RNN` and `nn.GRU` run their cells.
+Either way the sequence is an unrolled loop of ordinary ops, and backpropagation through
+time is the engine's walk back through it, like through any other graph: the walk is
+iterative, so thousands of steps backpropagate without hitting Python's recursion limit.
 
 The parameters have PyTorch's names, shapes and gate order, so a PyTorch state dict
 loads as it is:
