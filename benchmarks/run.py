@@ -3,7 +3,7 @@
 
     python benchmarks/run.py                 # everything (a few minutes)
     python benchmarks/run.py --quick         # a smoke test: few rounds, smaller sizes
-    python benchmarks/run.py --only W1,W3    # some of W1-W6, LSTM, DEEP, VIZ, PROFILE
+    python benchmarks/run.py --only W1,W3    # some of W1-W6, LSTM, SEQ, DEEP, VIZ, PROFILE
     python benchmarks/run.py --profile       # also profile tinygrad_edu's W1, W2, W3 steps
     python benchmarks/run.py --threads 2     # BLAS with 2 threads (goal figures use 1)
     python benchmarks/run.py --no-torch      # as if PyTorch were not installed
@@ -18,6 +18,8 @@ Workloads (see benchmarks/README.md):
         a Linear of the last hidden state, SGD; the NumPy baseline is BPTT by hand
   W4    a 100,000-op scalar chain, forward + backward; plus each backend's peak RSS,
         measured in a fresh child process
+  SEQ   a (300, 32, 128) sequence read one step at a time (h = h * 0.5 + x[t]), forward
+        + backward: 300 slice gradients gathered into one
   W6    RSS sampled across 2,000 W1 training steps, one fresh child process per backend:
         it must stay flat
   DEEP  a 1,000,000-node chain backward with tinygrad_edu (in a child process): it must
@@ -56,6 +58,7 @@ CONFIGS = {
              "lstm_rounds": 17, "lstm_steps": 3, "w2_rounds": 21, "w2_steps": 40,
              "w3_rounds": 21, "w3_steps": 200, "w4_ops": W.W4_OPS, "w4_rounds": 7,
              "w4_mem_reps": 3, "w6_steps": 2000, "w6_every": 100,
+             "seq_rounds": 15, "seq_steps": 3,
              "deep_nodes": W.DEEP_NODES, "viz_ops": W.VIZ_OPS, "viz_rounds": 7,
              "profile_steps": {"W1": 100, "W2": 200, "W3": 1000, "W5": 20,
                                "LSTM": 20}},
@@ -63,12 +66,13 @@ CONFIGS = {
               "lstm_rounds": 3, "lstm_steps": 1, "w2_rounds": 5, "w2_steps": 10,
               "w3_rounds": 5, "w3_steps": 20, "w4_ops": 10_000, "w4_rounds": 3,
               "w4_mem_reps": 2, "w6_steps": 200, "w6_every": 50,
+              "seq_rounds": 3, "seq_steps": 1,
               "deep_nodes": 100_000, "viz_ops": W.VIZ_OPS, "viz_rounds": 3,
               "profile_steps": {"W1": 10, "W2": 50, "W3": 100, "W5": 3,
                                 "LSTM": 3}},
 }
-WORKLOADS = ("W1", "W2", "W3", "W4", "W5", "LSTM", "W6", "DEEP", "VIZ", "PROFILE")
-DEFAULT_WORKLOADS = ("W1", "W2", "W3", "W4", "W5", "LSTM", "W6", "DEEP", "VIZ")
+WORKLOADS = ("W1", "W2", "W3", "W4", "W5", "LSTM", "SEQ", "W6", "DEEP", "VIZ", "PROFILE")
+DEFAULT_WORKLOADS = ("W1", "W2", "W3", "W4", "W5", "LSTM", "SEQ", "W6", "DEEP", "VIZ")
 PROFILED = ("W1", "W2", "W3", "W5", "LSTM")  # the workloads PROFILE can profile
 
 # Display names, in table order. The keys are what the child processes are told.
@@ -78,6 +82,7 @@ LABELS = {"numpy": "NumPy (hand-written)", "tinygrad_edu": "tinygrad_edu",
 # gradients must agree with the NumPy baseline's to within TOL * max(1, max |grad|)
 W2_TOL = 1e-4   # float32, 200 ops, summed in a different order
 W4_TOL = 1e-9   # float64
+SEQ_TOL = 1e-5  # float32, 300 steps of h * 0.5 + x[t]
 TRAIN_TOL = 1e-5  # float32 training steps (W1, W3): gradients of a few layers, and weights
 W6_FLAT_MB = 5    # W6: RSS growth after the warm-up must stay below this (MB = 10**6 bytes)
 CHILD_TIMEOUT = 1800
@@ -294,6 +299,36 @@ def run_w2(tg, torch, cfg) -> None:
     print(f", PyTorch/NumPy {ratio(tm, med['numpy'])}, tinygrad_edu/PyTorch {ratio(tgm, tm)}")
     print(f"  target: tinygrad_edu per op <= PyTorch per op: {verdict(tgm <= tm)} "
           f"({H.fmt_time(tgm / n_ops)} vs {H.fmt_time(tm / n_ops)})")
+
+
+# ---------------------------------------------------------------------------------------
+# SEQ: a sequence read one step at a time
+# ---------------------------------------------------------------------------------------
+
+
+def run_seq(tg, torch, cfg) -> None:
+    shape = W.SEQ_SHAPE
+    print(f"\n== SEQ: a {shape} float32 sequence read one step at a time "
+          f"(h = h * {W.SEQ_DECAY} + x[t]), loss (h * h).sum(), forward + backward ==")
+    steps = {"numpy": W.make_seq_numpy(), "tinygrad_edu": W.make_seq_tinygrad(tg)}
+    if torch is not None:
+        steps["torch"] = W.make_seq_torch(torch)
+    if not check_against_numpy(steps, SEQ_TOL, "SEQ"):
+        return
+    rounds, per_batch = cfg["seq_rounds"], cfg["seq_steps"]
+    print(f"  {rounds} rounds x {per_batch} steps per backend, order rotated each round; "
+          f"{shape[0]} slices x[t], each sending back the gradient of one step")
+    times = H.interleaved(steps, per_batch, rounds, progress="SEQ")
+    med = {name: H.median(t) for name, t in times.items()}
+    rows = [[LABELS[name], H.fmt_time(med[name]), ratio(med[name], med["numpy"]),
+             f"{H.spread(t)}, fastest round {H.fmt_time(min(t))}"]
+            for name, t in times.items()]
+    print(H.table(["backend", "median per step", "vs NumPy", "notes"], rows))
+    tgm, npm = med["tinygrad_edu"], med["numpy"]
+    print(f"  ratios of medians: tinygrad_edu/NumPy {ratio(tgm, npm)}", end="")
+    tm = med.get("torch")
+    print(f", PyTorch/NumPy {ratio(tm, npm)}, tinygrad_edu/PyTorch {ratio(tgm, tm)}"
+          if tm is not None else "; PyTorch skipped (not installed or --no-torch)")
 
 
 # ---------------------------------------------------------------------------------------
@@ -720,6 +755,8 @@ def main(argv=None) -> None:
     for workload in ("W5", "LSTM"):
         if workload in args.workloads:
             run_train(workload, tg, torch, cfg)
+    if "SEQ" in args.workloads:
+        run_seq(tg, torch, cfg)
     if "W6" in args.workloads:
         run_w6(cfg, with_torch, args.threads)
     if "DEEP" in args.workloads:

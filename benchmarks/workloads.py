@@ -219,6 +219,74 @@ def make_w4_torch(torch, n_ops: int = W4_OPS):
 
 
 # ---------------------------------------------------------------------------------------
+# SEQ: a sequence read one step at a time, as an RNN reads its input
+#
+#   x: (300, 32, 128) float32, requires grad
+#   h = x[0];  for t = 1 .. 299: h = h * 0.5 + x[t]
+#   loss = (h * h).sum();  backward  ->  dloss/dx
+#
+# Each x[t] sends back a gradient for one slice of x. Spread into an array of zeros the
+# size of x, each would cost as much as x, and the 300 of them O(T^2); added at the slice
+# into x's gradient, they cost one slice each.
+# ---------------------------------------------------------------------------------------
+
+SEQ_SHAPE = (300, 32, 128)
+SEQ_DECAY = 0.5
+
+
+def seq_data(seed: int = 5):
+    return np.random.default_rng(seed).standard_normal(SEQ_SHAPE).astype(np.float32)
+
+
+def make_seq_numpy():
+    x = seq_data()
+
+    def step():
+        h = x[0]
+        for t in range(1, len(x)):
+            h = h * SEQ_DECAY + x[t]
+        (h * h).sum()
+        # backward: dloss/dh = 2h, and each step passes dh * 0.5 to the one before
+        grad = np.empty_like(x)
+        g = 2 * h
+        for t in range(len(x) - 1, 0, -1):
+            grad[t] = g
+            g = g * SEQ_DECAY
+        grad[0] = g
+        return (grad,)
+
+    return step
+
+
+def make_seq_tinygrad(tg):
+    x = tg.Tensor(seq_data(), requires_grad=True)
+
+    def step():
+        x.grad = None
+        h = x[0]
+        for t in range(1, SEQ_SHAPE[0]):
+            h = h * SEQ_DECAY + x[t]
+        (h * h).sum().backward()
+        return (x.grad.data,)
+
+    return step
+
+
+def make_seq_torch(torch):
+    x = torch.tensor(seq_data(), requires_grad=True)
+
+    def step():
+        x.grad = None
+        h = x[0]
+        for t in range(1, SEQ_SHAPE[0]):
+            h = h * SEQ_DECAY + x[t]
+        (h * h).sum().backward()
+        return (x.grad.numpy(),)
+
+    return step
+
+
+# ---------------------------------------------------------------------------------------
 # The deep chain: y = y * 1.0000001, a million times, on a float64 scalar, then backward.
 # dy/dx = 1.0000001 ** n.  Its forward, backward and freeing are timed separately.
 # ---------------------------------------------------------------------------------------
