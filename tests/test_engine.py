@@ -1002,6 +1002,10 @@ def test_a_0d_leaf_used_twice_gets_an_ndarray_gradient():
     (x * x).backward()
     assert type(x.grad.data) is np.ndarray and x.grad.shape == ()
     assert x.grad.item() == 4.0
+    for activation in (tg.Tensor.tanh, tg.Tensor.sigmoid):  # backward on arrays: the same
+        x = tg.Tensor(0.5, requires_grad=True, dtype=np.float64)
+        activation(x).backward()
+        assert type(x.grad.data) is np.ndarray and x.grad.shape == ()
 
 
 # ---------------------------------------------------------------------------------------

@@ -6,17 +6,19 @@ Read it top to bottom:
    the *node*: it is the `ctx` that the op's forward and backward get, and, when a
    gradient will be needed, it stays in the graph as the output's `grad_fn`.
 2. `Function.apply`: runs an op forward on NumPy arrays and records the node, with an
-   edge to each input's own node (its *parents*).
-3. `backward`: the walk. From the output back to the leaves, newest node first, each
-   node's backward turns the gradient of its output into gradients of its inputs (the
-   chain rule), and `_accumulate` adds what reaches each tensor. The walk is one screen;
-   everything else it does (hooks, retain_grad, drawing, freeing, checks) is a named call.
-4. `grad`: the same walk, returning gradients instead of writing `.grad`.
+   edge to where each input's gradient must go (its *parents*).
+3. `_walk`: the chain rule over the graph. From the output back to the leaves, newest
+   node first, each node's backward turns the gradient of its output into gradients of
+   its inputs, and `_accumulate` adds what reaches each node and leaf. The essential
+   loop fits on one screen; each extra (hooks, retain_grad, drawing, checks, freeing,
+   anomaly mode) is one named call or line in it.
+4. `backward` and `grad`: the entry points. One adds the leaves' gradients into their
+   `.grad`, the other returns the gradients asked for.
 
 Floors: this file imports `grad_mode` and `debug`, which import nothing from the package.
-The Tensor class is one floor up, in tensor.py: its methods call the ops, which are built
-on this file. So tensor.py hands its class to the engine when it is imported
-(`register_tensor_class`), and the engine makes tensors of that class.
+The Tensor class is a few floors up, in tensor.py: its methods call the ops, which are
+built on this file. So tensor.py hands its class down when it is imported
+(`register_tensor_class`), and the engine makes its tensors (outputs, gradients) of it.
 """
 
 from __future__ import annotations
@@ -98,13 +100,13 @@ class Function:
     _parents: tuple = ()           # for each input, where its gradient goes (see apply)
     _saved: tuple | None = ()      # what forward kept for backward; None once freed
     _output_data = None            # the output array, if forward kept it (save_output)
-    _sequence = -1                 # creation order of recorded nodes: inputs come first
+    _sequence = -1                 # the engine's clock when it was recorded (see `tick`)
     _options = None                # keyword settings (axis, shape...): check_graph re-runs
     _hooks = None                  # hooks registered on the output tensor
     _retained = None               # weak reference to the output, if it called retain_grad()
     _created_at = None             # "file:line  code" of the user's code that made the op
     # Kept for drawings, set by the floors above while they watch the graph being
-    # recorded (see `observing`): tg.viz.trace and nn.Module calls.
+    # recorded (see `push_observer`): tg.viz.trace and nn.Module calls.
     _value = None                  # the output array (tg.viz.trace)
     _grad_value = None             # d(root)/d(output) from the last backward (tg.viz.trace)
     _module_call = None            # the nn.Module call that made the op
@@ -182,7 +184,8 @@ class Function:
 
     @property
     def sequence(self) -> int:
-        """The order in which recorded nodes were made (-1 if not recorded)."""
+        """The engine's clock when this node was recorded: larger than the numbers of the
+        nodes it uses (-1 if it was not recorded)."""
         return self._sequence
 
     @property
@@ -235,7 +238,8 @@ class Function:
                 else:
                     needs.append(False)
                     parents.append(None)
-            node.needs_input_grad = tuple(needs)
+            needs = tuple(needs)
+            node.needs_input_grad = _SHARED.setdefault(needs, needs)  # (see _SHARED)
         else:
             node.needs_input_grad = (False,) * len(inputs)
         out = cls.forward(node, *inputs, **options) if options else cls.forward(node, *inputs)
@@ -265,6 +269,10 @@ class Function:
 # a larger number than the node (see Function._changed_since_saved).
 # (Thread-safe: count() is atomic under the GIL.)
 tick = itertools.count().__next__
+
+# The few needs_input_grad tuples there are ((True,), (True, False), ...), one object each:
+# a tuple per op would cost memory and garbage-collector time on a graph of 100,000 ops.
+_SHARED: dict = {}
 
 _FREED_MESSAGE = (
     "Trying to backward through the graph a second time: the values that {name} saved "
@@ -541,6 +549,8 @@ def _deliver(leaf, g, create_graph: bool) -> None:
         g = _run_hooks(leaf._hooks, g)
     if not create_graph and g.requires_grad:  # (computed under no_grad: it already is)
         g = g.detach()
+    if type(g.data) is not ndarray:  # a NumPy scalar, from 0-d arithmetic: an array
+        g = wrap(np.asarray(g.data))
     if leaf._grad is None:
         leaf._grad = g
     else:

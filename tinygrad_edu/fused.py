@@ -6,7 +6,8 @@ written as a few of those, and give the same numbers; they are one node each bec
 - the graph bookkeeping of a node (a Tensor, a node, an entry in backward's walk) costs
   more than the arithmetic on the small arrays of a scalar network or an RNN step, so
   the most common small computations get one node (`TanhBackward`, `SigmoidBackward`,
-  `LogSoftmaxBackward`: each the backward of a primitive, written as one op);
+  `LogSoftmaxBackward`: each the backward of a primitive, written as one op, and run on
+  plain arrays when the backward is not being recorded);
 - a training step spends most of its time in a few ops, whose backward can then work
   on arrays, skipping the recording of Tensor ops it does not need (`Linear`, the loss
   ops: their backward runs on NumPy arrays unless `create_graph` asks for a graph);
@@ -49,7 +50,7 @@ def tanh_backward(grad_output, y):
 
 
 def _tanh_backward(g: np.ndarray, y: np.ndarray) -> np.ndarray:
-    return g * (1 - y * y)
+    return np.asarray(g * (1 - y * y))  # (an array even for 0-d: NumPy gives a scalar)
 
 
 class TanhBackward(Function):
@@ -79,7 +80,7 @@ def sigmoid_backward(grad_output, y):
 
 
 def _sigmoid_backward(g: np.ndarray, y: np.ndarray) -> np.ndarray:
-    return g * y * (1 - y)
+    return np.asarray(g * y * (1 - y))  # (an array even for 0-d, as _tanh_backward)
 
 
 class SigmoidBackward(Function):
