@@ -390,7 +390,9 @@ def _walk(root, root_grad, retain_graph: bool, create_graph: bool, wanted=None) 
                         g = _fit(node, x, g)  # a dtype to convert, or a mistake to report
                     _accumulate(sums, owned, waiting, parent, g)
             if not retain_graph:          # free what forward saved
-                node._saved = node._output_data = None
+                node._saved = None
+                if node._output_data is not None:  # (a new attribute would cost a dict)
+                    node._output_data = None
     return sums  # every node has been popped: what is left are the leaves
 
 

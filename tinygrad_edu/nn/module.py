@@ -47,8 +47,8 @@ class Parameter(Tensor):
 class ModuleCall:
     """One call of a module: the module and the call it happened inside (or None).
 
-    While the call runs, every op recorded in its thread is marked with it (`mark`), so
-    that a drawing of the graph can box each layer's ops together.
+    While the call runs, every op recorded in its thread is marked with it (see
+    `_mark_with_current_call`), so that a drawing of the graph can box each layer's ops.
     """
 
     __slots__ = ("module", "parent")
@@ -56,16 +56,18 @@ class ModuleCall:
     def __init__(self, module, parent):
         self.module, self.parent = module, parent
 
-    def mark(self, node, output) -> None:
-        """An engine observer: `node` was recorded during this call."""
-        node._module_call = self  # (an inner call's mark runs last, and wins)
-
 
 class _Calls(threading.local):
     current = None  # the innermost Module call running in this thread
 
 
 _calls = _Calls()
+
+
+def _mark_with_current_call(node, output) -> None:
+    """An engine observer, watching while the outermost module call runs: each recorded
+    node is marked with the innermost call running when it was made."""
+    node._module_call = _calls.current
 
 
 IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
@@ -119,13 +121,16 @@ class Module:
         # Every op recorded during forward remembers this call (node._module_call), so a
         # drawing of the graph can box each layer's ops together. Calls nest: a Linear
         # called inside a Sequential's forward has the Sequential's call as its parent.
-        call = _calls.current = ModuleCall(self, _calls.current)
-        observers = engine.push_observer(call.mark)
+        outer = _calls.current
+        _calls.current = ModuleCall(self, outer)
+        if outer is None:  # the outermost call: watch the graph until it returns
+            observers = engine.push_observer(_mark_with_current_call)
         try:
             return self.forward(*args, **kwargs)
         finally:
-            engine.pop_observer(observers)
-            _calls.current = call.parent
+            _calls.current = outer
+            if outer is None:
+                engine.pop_observer(observers)
 
     # --- what the module holds -------------------------------------------------------
 
