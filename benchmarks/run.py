@@ -188,6 +188,21 @@ def check_training(built: dict, what: str) -> bool:
     return ok
 
 
+def print_step_table(times: dict) -> dict:
+    """The table of per-step medians against NumPy, and the ratios; returns the medians."""
+    med = {name: H.median(t) for name, t in times.items()}
+    rows = [[LABELS[name], H.fmt_time(med[name]), ratio(med[name], med["numpy"]),
+             f"{H.spread(t)}, fastest round {H.fmt_time(min(t))}"]
+            for name, t in times.items()]
+    print(H.table(["backend", "median per step", "vs NumPy", "notes"], rows))
+    tgm, npm = med["tinygrad_edu"], med["numpy"]
+    print(f"  ratios of medians: tinygrad_edu/NumPy {ratio(tgm, npm)}", end="")
+    tm = med.get("torch")
+    print(f", PyTorch/NumPy {ratio(tm, npm)}, tinygrad_edu/PyTorch {ratio(tgm, tm)}"
+          if tm is not None else "; PyTorch skipped (not installed or --no-torch)")
+    return med
+
+
 def run_train(workload: str, tg, torch, cfg) -> None:
     print(f"\n== {workload}: {TRAIN_TITLES[workload]} ==")
     built = make_train(workload, tg, torch)
@@ -200,17 +215,8 @@ def run_train(workload: str, tg, torch, cfg) -> None:
     print(f"  {rounds} rounds x {per_batch} steps per backend, order rotated each round "
           "(the weights keep training from step to step)")
     steps = {name: step for name, (step, _) in built.items()}
-    times = H.interleaved(steps, per_batch, rounds, progress=workload)
-    med = {name: H.median(t) for name, t in times.items()}
-    rows = [[LABELS[name], H.fmt_time(med[name]), ratio(med[name], med["numpy"]),
-             f"{H.spread(t)}, fastest round {H.fmt_time(min(t))}"]
-            for name, t in times.items()]
-    print(H.table(["backend", "median per step", "vs NumPy", "notes"], rows))
-    tgm, npm = med["tinygrad_edu"], med["numpy"]
-    print(f"  ratios of medians: tinygrad_edu/NumPy {ratio(tgm, npm)}", end="")
-    tm = med.get("torch")
-    print(f", PyTorch/NumPy {ratio(tm, npm)}, tinygrad_edu/PyTorch {ratio(tgm, tm)}"
-          if tm is not None else "; PyTorch skipped (not installed or --no-torch)")
+    med = print_step_table(H.interleaved(steps, per_batch, rounds, progress=workload))
+    tgm, npm, tm = med["tinygrad_edu"], med["numpy"], med.get("torch")
     numpy_target, torch_target = TARGETS[workload]
     checks = []
     if numpy_target is not None:
@@ -318,17 +324,7 @@ def run_seq(tg, torch, cfg) -> None:
     rounds, per_batch = cfg["seq_rounds"], cfg["seq_steps"]
     print(f"  {rounds} rounds x {per_batch} steps per backend, order rotated each round; "
           f"{shape[0]} slices x[t], each sending back the gradient of one step")
-    times = H.interleaved(steps, per_batch, rounds, progress="SEQ")
-    med = {name: H.median(t) for name, t in times.items()}
-    rows = [[LABELS[name], H.fmt_time(med[name]), ratio(med[name], med["numpy"]),
-             f"{H.spread(t)}, fastest round {H.fmt_time(min(t))}"]
-            for name, t in times.items()]
-    print(H.table(["backend", "median per step", "vs NumPy", "notes"], rows))
-    tgm, npm = med["tinygrad_edu"], med["numpy"]
-    print(f"  ratios of medians: tinygrad_edu/NumPy {ratio(tgm, npm)}", end="")
-    tm = med.get("torch")
-    print(f", PyTorch/NumPy {ratio(tm, npm)}, tinygrad_edu/PyTorch {ratio(tgm, tm)}"
-          if tm is not None else "; PyTorch skipped (not installed or --no-torch)")
+    print_step_table(H.interleaved(steps, per_batch, rounds, progress="SEQ"))
 
 
 # ---------------------------------------------------------------------------------------
