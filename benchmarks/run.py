@@ -149,10 +149,9 @@ TRAIN_MAKERS = {**W.TRAIN_MAKERS, "W5": CW.W5_MAKERS,
 TARGETS = {"W1": (1.10, 1.00), "W3": (None, 1.00), "W5": (1.25, None), "LSTM": (None, None)}
 
 
-def make_train(workload: str, tg, torch) -> dict:
-    """{backend: (step, state)} for a training workload, each from the same data and
-    weights."""
-    makers = TRAIN_MAKERS[workload]
+def build(makers: dict, tg, torch) -> dict:
+    """{backend: what its maker returns}, each backend built from the same data: the NumPy
+    maker takes no argument, the others the module (PyTorch only when installed)."""
     built = {"numpy": makers["numpy"](), "tinygrad_edu": makers["tinygrad_edu"](tg)}
     if torch is not None:
         built["torch"] = makers["torch"](torch)
@@ -205,7 +204,7 @@ def print_step_table(times: dict) -> dict:
 
 def run_train(workload: str, tg, torch, cfg) -> None:
     print(f"\n== {workload}: {TRAIN_TITLES[workload]} ==")
-    built = make_train(workload, tg, torch)
+    built = build(TRAIN_MAKERS[workload], tg, torch)  # {backend: (step, state)}
     print("  one step = zero_grad (set to None), forward, loss, backward, SGD update "
           "(NumPy: in place, W -= lr * gW; tinygrad_edu: tg.optim.SGD; PyTorch: torch.optim.SGD)")
     if not check_training(built, workload):
@@ -279,9 +278,8 @@ def run_w2(tg, torch, cfg) -> None:
     n_ops = W.W2_OPS
     print(f"\n== W2: a chain of {n_ops} elementwise ops (mul, add, tanh, ...) on a "
           f"({W.W2_SIZE},) float32 tensor, forward + backward ==")
-    steps = {"numpy": W.make_w2_numpy(), "tinygrad_edu": W.make_w2_tinygrad(tg)}
-    if torch is not None:
-        steps["torch"] = W.make_w2_torch(torch)
+    steps = build({"numpy": W.make_w2_numpy, "tinygrad_edu": W.make_w2_tinygrad,
+                   "torch": W.make_w2_torch}, tg, torch)
     if not check_against_numpy(steps, W2_TOL, "W2"):
         return
     rounds, per_batch = cfg["w2_rounds"], cfg["w2_steps"]
@@ -316,9 +314,8 @@ def run_seq(tg, torch, cfg) -> None:
     shape = W.SEQ_SHAPE
     print(f"\n== SEQ: a {shape} float32 sequence read one step at a time "
           f"(h = h * {W.SEQ_DECAY} + x[t]), loss (h * h).sum(), forward + backward ==")
-    steps = {"numpy": W.make_seq_numpy(), "tinygrad_edu": W.make_seq_tinygrad(tg)}
-    if torch is not None:
-        steps["torch"] = W.make_seq_torch(torch)
+    steps = build({"numpy": W.make_seq_numpy, "tinygrad_edu": W.make_seq_tinygrad,
+                   "torch": W.make_seq_torch}, tg, torch)
     if not check_against_numpy(steps, SEQ_TOL, "SEQ"):
         return
     rounds, per_batch = cfg["seq_rounds"], cfg["seq_steps"]
@@ -336,9 +333,9 @@ def run_w4(tg, torch, cfg, no_torch: bool, threads: int) -> None:
     n_ops = cfg["w4_ops"]
     print(f"\n== W4: a {n_ops:,}-op scalar chain (h = tanh(h * w + w), ...), float64, "
           "forward + backward ==")
-    steps = {"numpy": W.make_w4_numpy(n_ops), "tinygrad_edu": W.make_w4_tinygrad(tg, n_ops)}
-    if torch is not None:
-        steps["torch"] = W.make_w4_torch(torch, n_ops)
+    steps = build({"numpy": lambda: W.make_w4_numpy(n_ops),
+                   "tinygrad_edu": lambda tg: W.make_w4_tinygrad(tg, n_ops),
+                   "torch": lambda torch: W.make_w4_torch(torch, n_ops)}, tg, torch)
     if check_against_numpy(steps, W4_TOL, "W4"):
         rounds = cfg["w4_rounds"]
         print(f"  {rounds} rounds x 1 run per backend, order rotated each round "
