@@ -1006,6 +1006,7 @@ def test_a_0d_leaf_used_twice_gets_an_ndarray_gradient():
         x = tg.Tensor(0.5, requires_grad=True, dtype=np.float64)
         activation(x).backward()
         assert type(x.grad.data) is np.ndarray and x.grad.shape == ()
+        assert type(tg.autograd.grad(activation(x), x).data) is np.ndarray
 
 
 # ---------------------------------------------------------------------------------------

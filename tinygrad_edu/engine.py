@@ -551,8 +551,6 @@ def _deliver(leaf, g, create_graph: bool) -> None:
         g = _run_hooks(leaf._hooks, g)
     if not create_graph and g.requires_grad:  # (computed under no_grad: it already is)
         g = g.detach()
-    if type(g.data) is not ndarray:  # a NumPy scalar, from 0-d arithmetic: an array
-        g = wrap(np.asarray(g.data))
     if leaf._grad is None:
         leaf._grad = g
     else:
