@@ -84,8 +84,7 @@ def _page_function(replace=None):
 def test_a_loop_that_forgets_to_add_up_is_caught():
     # the comparison above can fail: with the second gradient of a tensor replacing the
     # first instead of adding to it, a tensor used twice gets another answer
-    broken = _page_function(("sums[parent] = g if parent not in sums else sums[parent] + g",
-                             "sums[parent] = g"))
+    broken = _page_function(("sums[parent] = sums[parent] + g", "sums[parent] = g"))
     x = tg.Tensor([1.0, 2.0], requires_grad=True, dtype=np.float64)
     y = (x * x).sum() + (x * 3.0).sum()   # x reaches the output along three edges
     wrong = broken(y)[x].numpy()

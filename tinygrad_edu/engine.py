@@ -221,16 +221,17 @@ class Function:
 
     @classmethod
     def apply(cls, *inputs, **options):
-        """Run the op forward and, if a gradient will be needed, record it in the graph."""
+        """Run the op forward and, if a gradient will be needed, record it."""
         node = cls.__new__(cls)
-        # For each input, where its gradient will go: the node that made it, the input
-        # itself if it is a leaf, or nowhere (None). Fixed now: a later in-place op may
-        # give the input a new grad_fn, but this op used the old one. Known before
-        # forward runs, so that forward may look at ctx.needs_input_grad.
+        # For each input, where its gradient will go: the node that made it,
+        # the input itself if it is a leaf, or nowhere (None). Fixed now: a
+        # later in-place op may give the input a new grad_fn, but this op used
+        # the old one. Known before forward runs, so that forward may look at
+        # ctx.needs_input_grad.
         recording = False
         if _grad_mode.enabled:
             needs, parents = [], []
-            for x in inputs:  # (a plain loop: a comprehension costs a function call in 3.11)
+            for x in inputs:  # (a loop: a comprehension is a call in 3.11)
                 if isinstance(x, Tensor) and x.requires_grad:
                     recording = True
                     needs.append(True)
@@ -239,15 +240,16 @@ class Function:
                     needs.append(False)
                     parents.append(None)
             needs = tuple(needs)
-            node.needs_input_grad = _SHARED.setdefault(needs, needs)  # (see _SHARED)
+            node.needs_input_grad = _SHARED.setdefault(needs, needs)
         else:
             node.needs_input_grad = (False,) * len(inputs)
-        out = cls.forward(node, *inputs, **options) if options else cls.forward(node, *inputs)
+        out = (cls.forward(node, *inputs, **options) if options
+               else cls.forward(node, *inputs))
         if type(out) is not ndarray:
             out = out.data if isinstance(out, Tensor) else np.asarray(out)
         if anomaly_mode.enabled:
-            debug.check_forward(node, inputs, out)  # raises on NaN/Inf, says where
-        result = Tensor.__new__(Tensor)  # the output (wrap(out), written out: hot path)
+            debug.check_forward(node, inputs, out)  # raises on NaN/Inf
+        result = Tensor.__new__(Tensor)  # the output (wrap(out), inlined)
         result.data = out
         if recording:  # keep the node: it becomes the output's grad_fn
             node.inputs = inputs
@@ -270,8 +272,9 @@ class Function:
 # (Thread-safe: count() is atomic under the GIL.)
 tick = itertools.count().__next__
 
-# The few needs_input_grad tuples there are ((True,), (True, False), ...), one object each:
-# a tuple per op would cost memory and garbage-collector time on a graph of 100,000 ops.
+# The few needs_input_grad tuples there are ((True,), (True, False), ...), one object each
+# (apply shares them): a tuple per op would cost memory and garbage-collector time on a
+# graph of 100,000 ops.
 _SHARED: dict = {}
 
 _FREED_MESSAGE = (
@@ -350,49 +353,54 @@ def _by_sequence(node: Function) -> int:
     return node._sequence
 
 
-def _walk(root, root_grad, retain_graph: bool, create_graph: bool, wanted=None) -> dict:
-    """The chain rule over the whole graph below `root`: {leaf: d(root)/d(leaf)}.
+def _walk(root, root_grad, retain_graph: bool, create_graph: bool,
+          wanted=None) -> dict:
+    """The chain rule over the graph below `root`: {leaf: d(root)/d(leaf)}.
 
-    `sums` holds, for every node (and leaf) that a gradient has reached, the sum of the
-    gradients sent to its output so far: a tensor used by several ops gets one from each.
-    A node runs its backward when it is the newest one waiting: by then every node that
-    uses its output (all newer than it, see topological_order) has sent its share.
-    `wanted`: nodes whose output's gradient to keep there (for `grad`).
+    `sums` holds, for every node (and leaf) a gradient has reached, the sum of
+    the gradients sent to its output so far: a tensor used by several ops gets
+    one from each. A node runs its backward when it is the newest one waiting:
+    by then every node that uses its output (all newer than it, see
+    topological_order) has sent its share. `wanted`: nodes whose output's
+    gradient to keep there (for `grad`).
     """
-    checked = anomaly_mode.enabled  # check every gradient for NaN/Inf (detect_anomaly)
-    sums: dict = {}        # node or leaf -> dL/d(its output), summed so far
-    owned: set = set()     # the keys of `sums` whose array was made here: ours to add into
-    waiting: list = []     # the nodes that have a gradient: a heap of (-sequence, node)
-    with _SetGradMode(create_graph):  # backward's own ops are recorded for create_graph only
+    checked = anomaly_mode.enabled  # NaN/Inf checks (detect_anomaly)
+    sums: dict = {}     # node or leaf -> dL/d(its output), summed so far
+    owned: set = set()  # keys of `sums` whose array was made here: ours
+    waiting: list = []  # nodes that have a gradient: heap of (-sequence, node)
+    # backward's own ops are recorded only for create_graph
+    with _SetGradMode(create_graph):
         _accumulate(sums, owned, waiting, root.grad_fn or root, root_grad)
         while waiting:
-            node = heappop(waiting)[1]    # the newest node that has a gradient
-            grad_output = sums.pop(node)  # complete: every user of its output has run
+            node = heappop(waiting)[1]    # the newest node with a gradient
+            grad_output = sums.pop(node)  # complete: all its users have run
             if node._saved is None:       # freed by an earlier backward
                 raise RuntimeError(_FREED_MESSAGE.format(name=node.name))
-            if node._hooks is not None:   # y.register_hook(fn) on this node's output y
+            if node._hooks is not None:   # y.register_hook(fn), y its output
                 grad_output = _run_hooks(node._hooks, grad_output)
             if node._retained is not None:  # y.retain_grad()
                 _retain_grad(node, grad_output, create_graph)
             if node._value is not None:   # recorded inside tg.viz.trace()
                 _keep_for_drawing(node, grad_output)
-            if wanted is not None and node in wanted:  # tg.autograd.grad(root, inputs)
+            if wanted is not None and node in wanted:  # tg.autograd.grad
                 wanted[node] = grad_output
-            # the chain rule, one step: dL/d(input) from dL/d(output), for every input
-            input_grads = (type(node).backward(node, grad_output) if not checked
-                           else debug.backward_checked(node, grad_output))  # anomaly mode
-            if type(input_grads) is not tuple or len(input_grads) != len(node._parents):
+            # the chain rule, one step: dL/d(input) from dL/d(output)
+            input_grads = (type(node).backward(node, grad_output)
+                           if not checked  # else anomaly mode:
+                           else debug.backward_checked(node, grad_output))
+            if (type(input_grads) is not tuple
+                    or len(input_grads) != len(node._parents)):
                 input_grads = _one_per_input(node, input_grads)
             for x, parent, g in zip(node.inputs, node._parents, input_grads):
                 if parent is not None and g is not None:
                     if (type(g) is not Tensor or g.data.shape != x.data.shape
                             or g.data.dtype is not x.data.dtype):
-                        g = _fit(node, x, g)  # a dtype to convert, or a mistake to report
+                        g = _fit(node, x, g)  # a dtype to convert, or a mistake
                     _accumulate(sums, owned, waiting, parent, g)
             if not retain_graph:          # free what forward saved
                 node._saved = None
-                if node._output_data is not None:  # (a new attribute would cost a dict)
-                    node._output_data = None
+                if node._output_data is not None:  # (not a new attribute: a
+                    node._output_data = None      # dict for each node)
     return sums  # every node has been popped: what is left are the leaves
 
 
