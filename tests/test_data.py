@@ -682,3 +682,18 @@ def test_download_reports_every_mirror_that_failed(tmp_path, monkeypatch):
     assert (tmp_path / "a").as_uri() in str(error.value)
     assert (tmp_path / "b").as_uri() in str(error.value)
     assert not list((tmp_path / "root").iterdir())
+
+
+# --- names ----------------------------------------------------------------------------
+
+
+def test_load_names_gives_the_shipped_names_lowercase_and_sorted():
+    names = data.load_names()
+    assert 300 <= len(names) <= 2000
+    assert all(re.fullmatch(r"[a-z]+", name) for name in names)
+    assert names == sorted(set(names))  # no duplicates, in alphabetical order
+    assert {"emma", "olivia", "noah", "james"} <= set(names)
+    # exactly the lines of the file shipped in the package (as installed: package data)
+    shipped = resources.files("tinygrad_edu.data").joinpath("names.txt").read_text()
+    assert names == shipped.splitlines()
+    assert data.load_names is tg.data.load_names

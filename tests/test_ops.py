@@ -27,6 +27,7 @@ import operator
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import pytest
@@ -319,19 +320,30 @@ def _reduction_rows(name, method, ref, domain=real, smooth=True, min_side=1, **e
 
 REDUCTIONS = [
     *_reduction_rows("sum", "sum", np.sum),
-    *_reduction_rows("max", "max", np.max, domain=distinct, smooth=False),
-    *_reduction_rows("min", "min", np.min, domain=distinct, smooth=False),
+    *_reduction_rows("amax", "amax", np.max, domain=distinct, smooth=False),
+    *_reduction_rows("amin", "amin", np.min, domain=distinct, smooth=False),
     *_reduction_rows("mean", "mean", np.mean),
-    *_reduction_rows("var", "var", np.var, min_side=2),
-    *_reduction_rows("var_ddof1", "var", np.var, min_side=2, ddof=1),
-    *_reduction_rows("std", "std", np.std, domain=distinct, min_side=2),
-    *_reduction_rows("std_ddof1", "std", np.std, domain=distinct, min_side=2, ddof=1),
+    # var and std are unbiased by default (PyTorch's correction=1, NumPy's ddof=1)
+    *_reduction_rows("var", "var", partial(np.var, ddof=1), min_side=2),
+    *_reduction_rows("var_ddof0", "var", np.var, min_side=2, ddof=0),
+    *_reduction_rows("std", "std", partial(np.std, ddof=1), domain=distinct, min_side=2),
+    *_reduction_rows("std_ddof0", "std", np.std, domain=distinct, min_side=2, ddof=0),
+    unary("var(unbiased=False)", lambda x: x.var(unbiased=False), np.var,
+          shapes=shapes(min_dims=1, min_side=2)),
+    unary("std(0,correction=0)", lambda x: x.std(0, correction=0), lambda x: np.std(x, 0),
+          domain=distinct, shapes=shapes(min_dims=1, min_side=2)),
+    unary("max(dim=-1).values", lambda x: x.max(dim=-1).values, lambda x: np.max(x, -1),
+          domain=distinct, smooth=False, shapes=shapes(min_dims=1)),
+    unary("min(0,keepdim).values", lambda x: x.min(0, keepdim=True).values,
+          lambda x: np.min(x, 0, keepdims=True), domain=distinct, smooth=False,
+          shapes=shapes(min_dims=1)),
+    unary("max()", lambda x: x.max(), np.max, domain=distinct, smooth=False),
     *_reduction_rows("logsumexp", "logsumexp", np_logsumexp),
     unary("tg.sum(dim=1,keepdim)", lambda x: tg.sum(x, dim=1, keepdim=True),
           lambda x: np.sum(x, axis=1, keepdims=True), shapes=shapes(min_dims=2)),
     unary("tg.mean(axis=-2)", lambda x: tg.mean(x, axis=-2), lambda x: np.mean(x, axis=-2),
           shapes=shapes(min_dims=2)),
-    unary("tg.max(axis=0)", lambda x: tg.max(x, 0), lambda x: np.max(x, 0), domain=distinct,
+    unary("tg.max(x,0)[0]", lambda x: tg.max(x, 0)[0], lambda x: np.max(x, 0), domain=distinct,
           smooth=False, shapes=shapes(min_dims=1)),
     unary("softmax", lambda x: x.softmax(), lambda x: np_softmax(x, -1),
           shapes=shapes(min_dims=1)),
@@ -360,8 +372,9 @@ MOVEMENT = [
     unary("reshape(-1,n)", lambda x: x.reshape(-1, x.shape[-1]),
           lambda x: x.reshape(-1, x.shape[-1]), shapes=shapes(min_dims=1)),
     unary("tg.reshape((n,))", lambda x: tg.reshape(x, (x.numel(),)), lambda x: x.reshape(-1)),
-    unary("transpose()", lambda x: x.transpose(), np.transpose),
-    unary("transpose(1,2,0)", lambda x: x.transpose(1, 2, 0),
+    unary("transpose(-2,-1)", lambda x: x.transpose(-2, -1), lambda x: np.swapaxes(x, -2, -1),
+          shapes=shapes(min_dims=2)),
+    unary("permute(1,2,0)", lambda x: x.permute(1, 2, 0),
           lambda x: np.transpose(x, (1, 2, 0)), shapes=shapes(min_dims=3, max_dims=3)),
     unary("permute((3,1,0,2))", lambda x: tg.permute(x, (3, 1, 0, 2)),
           lambda x: np.transpose(x, (3, 1, 0, 2)), shapes=shapes(min_dims=4)),
@@ -817,14 +830,14 @@ def test_integer_tensor_cannot_require_grad():
 
 
 @pytest.mark.parametrize("axes", [(0, 3), (0, -3), (1, 1)])
-def test_transpose_rejects_axes_out_of_range(axes):
-    with pytest.raises(ValueError, match=re.escape(f"transpose: axes {axes} are not a perm")):
-        tg.ones(2, 3).transpose(*axes)
+def test_permute_rejects_axes_out_of_range(axes):
+    with pytest.raises(ValueError, match=re.escape(f"permute: dims {axes} are not a perm")):
+        tg.ones(2, 3).permute(*axes)
 
 
 @pytest.mark.parametrize("axes", [(0, 2), (-3, 1)])
 def test_swapaxes_rejects_axes_out_of_range(axes):
-    with pytest.raises(ValueError, match=r"swapaxes: axis -?\d is out of range .*2 dimension"):
+    with pytest.raises(ValueError, match=r"transpose: axis -?\d is out of range .*2 dimension"):
         tg.ones(2, 3).swapaxes(*axes)
 
 

@@ -16,43 +16,82 @@ __version__ = "0.1.0"
 
 import numpy as _np  # noqa: E402
 
-from . import autograd, data, distributions, linalg, nn, ops, optim, stats, viz
+from . import autograd, cuda, data, distributions, linalg, nn, ops, optim, stats, viz
 from .check import check_graph
+
+# `tg.tensor` is the factory function (as `torch.tensor`), not the module tensor.py whose
+# name it shares: importing creation.py imports tensor.py first (which sets the package's
+# attribute `tensor` to the module), then this line binds the name to the function.
 from .creation import (
     arange,
+    empty,
+    empty_like,
     eye,
+    from_numpy,
     full,
-    generator,
+    full_like,
     linspace,
-    manual_seed,
+    multinomial,
     normal,
     ones,
     ones_like,
     rand,
+    randint,
     randn,
+    randperm,
+    tensor,
     uniform,
     zeros,
     zeros_like,
 )
 from .debug import detect_anomaly
 from .derivatives import grad, hessian, jacobian, jvp, value_and_grad, vjp
-from .dtypes import get_default_dtype, set_default_dtype
+from .device import device, set_default_device
+from .dtypes import (
+    bool,
+    double,
+    float,
+    float32,
+    float64,
+    get_default_dtype,
+    int,
+    int32,
+    int64,
+    long,
+    set_default_dtype,
+    uint8,
+)
 from .engine import Function
 from .functions import (
     abs,
+    all,
+    allclose,
+    amax,
+    amin,
+    any,
     argmax,
     argmin,
+    bmm,
     cat,
+    chunk,
+    clamp,
     clip,
+    clone,
     cos,
+    cumsum,
     dot,
     einsum,
+    equal,
     exp,
     expand,
     flatten,
+    flip,
     gelu,
+    isclose,
     leaky_relu,
     log,
+    log2,
+    log10,
     log_softmax,
     logsumexp,
     matmul,
@@ -61,9 +100,16 @@ from .functions import (
     mean,
     min,
     minimum,
+    mm,
+    neg,
+    norm,
+    numel,
     outer,
     pad,
     permute,
+    pow,
+    prod,
+    reciprocal,
     relu,
     reshape,
     sigmoid,
@@ -72,12 +118,16 @@ from .functions import (
     softplus,
     split,
     sqrt,
+    square,
     squeeze,
     stack,
     std,
     sum,
+    t,
     tanh,
     transpose,
+    tril,
+    triu,
     unsqueeze,
     var,
     where,
@@ -85,7 +135,7 @@ from .functions import (
 from .grad_mode import enable_grad, is_grad_enabled, no_grad
 from .gradcheck import GradcheckReport, gradcheck, gradgradcheck
 from .integrate import trapezoid
+from .rng import Generator, default_generator, generator, manual_seed
 from .serialization import CheckpointError, load, save
 from .tensor import Tensor
 
-float32, float64 = _np.float32, _np.float64  # so that tg.float64 reads like torch.float64

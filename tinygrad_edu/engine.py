@@ -110,6 +110,16 @@ class Function:
     _value = None                  # the output array (tg.viz.trace)
     _grad_value = None             # d(root)/d(output) from the last backward (tg.viz.trace)
     _module_call = None            # the nn.Module call that made the op
+    # Set by an in-place op on this node's output (Tensor._write): a backward that reads
+    # the output (save_output) would see the changed value, so it refuses, as PyTorch's.
+    _output_overwritten = False
+    # True for ops defined outside this package: their forward may compute with Tensor
+    # ops (as PyTorch's tutorials write it), which must not record a graph of their own.
+    _tensor_forward = True
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls._tensor_forward = not cls.__module__.startswith("tinygrad_edu.")
 
     # --- what forward and backward call -------------------------------------------------
 
@@ -243,8 +253,11 @@ class Function:
             node.needs_input_grad = _SHARED.setdefault(needs, needs)
         else:
             node.needs_input_grad = (False,) * len(inputs)
-        out = (cls.forward(node, *inputs, **options) if options
-               else cls.forward(node, *inputs))
+        if recording and cls._tensor_forward:  # a user's op: forward unrecorded
+            out = _SetGradMode(False)(cls.forward)(node, *inputs, **options)
+        else:
+            out = (cls.forward(node, *inputs, **options) if options
+                   else cls.forward(node, *inputs))
         if type(out) is not ndarray:
             out = out.data if isinstance(out, Tensor) else np.asarray(out)
         if anomaly_mode.enabled:
@@ -271,6 +284,19 @@ class Function:
 # a larger number than the node (see Function._changed_since_saved).
 # (Thread-safe: count() is atomic under the GIL.)
 tick = itertools.count().__next__
+
+# The clock's time of the last in-place write to a tensor (note_write): a node recorded
+# after it cannot have a saved tensor that was changed, so the walk checks only older ones.
+last_write = -1
+
+
+def note_write(tensor) -> None:
+    """Count an in-place write to `tensor` (its `_version`, as PyTorch's) and stamp it with
+    the clock, so that a node that saved it earlier can tell (see _check_unchanged)."""
+    global last_write
+    tensor._version += 1
+    tensor._written_at = last_write = tick()
+
 
 # The few needs_input_grad tuples there are ((True,), (True, False), ...), one object each
 # (apply shares them): a tuple per op would cost memory and garbage-collector time on a
@@ -376,6 +402,8 @@ def _walk(root, root_grad, retain_graph: bool, create_graph: bool,
             grad_output = sums.pop(node)  # complete: all its users have run
             if node._saved is None:       # freed by an earlier backward
                 raise RuntimeError(_FREED_MESSAGE.format(name=node.name))
+            if node._sequence < last_write:  # something was written in place since
+                _check_unchanged(node)
             if node._hooks is not None:   # y.register_hook(fn), y its output
                 grad_output = _run_hooks(node._hooks, grad_output)
             if node._retained is not None:  # y.retain_grad()
@@ -508,6 +536,27 @@ def _fit(node: Function, x, g):
             return SparseGrad(g.values.astype(x.data.dtype), g.index, g.shape)
         return g.astype(x.data.dtype)
     return g
+
+
+def _check_unchanged(node: Function) -> None:
+    """Refuse to run a backward whose saved values were changed by an in-place op."""
+    changed = node._changed_since_saved()
+    if not changed and not (node._output_overwritten and node._output_data is not None):
+        return
+    what = (f"its output (a tensor of shape {node._output_data.shape})" if not changed
+            else ", ".join(_describe(x) for x in changed))
+    raise RuntimeError(
+        f"backward: {node.name} saved {what} for its backward, and an in-place op "
+        f"(+=, *=, t[i] = v, add_, ...) changed it afterwards, so {node.name}'s derivative "
+        "would be computed from the wrong values. Write that line out of place "
+        "(y = y + 1 instead of y += 1), or change a .clone() instead. (PyTorch refuses "
+        "too: 'a variable needed for gradient computation has been modified by an "
+        "inplace operation'.)")
+
+
+def _describe(x) -> str:
+    name = f"'{x.name}' " if x.name else ""
+    return f"tensor {name}of shape {x.data.shape} (now at version {x._version})"
 
 
 def _run_hooks(hooks: list, grad):

@@ -6,8 +6,6 @@ method of the same name; the functions that combine several tensors live here on
 
 from __future__ import annotations
 
-import builtins  # sum, max, ... are shadowed below by the ops of the same names
-
 import numpy as np
 
 from . import ops
@@ -19,7 +17,9 @@ __all__ = [
     "softplus", "clip", "maximum", "minimum", "abs", "sum", "max", "min", "mean", "var", "std",
     "logsumexp", "argmax", "argmin", "softmax", "log_softmax", "reshape", "transpose",
     "permute", "expand", "squeeze", "unsqueeze", "flatten", "pad", "stack", "cat", "split",
-    "where", "dot", "outer", "matmul", "einsum",
+    "where", "dot", "outer", "matmul", "einsum", "amax", "amin", "prod", "cumsum", "norm",
+    "all", "any", "t", "flip", "chunk", "clone", "pow", "neg", "reciprocal", "log10", "log2",
+    "square", "clamp", "numel", "mm", "bmm", "equal", "allclose", "isclose", "tril", "triu",
 ]
 
 
@@ -107,14 +107,49 @@ def sum(x, axis=None, keepdims=False, **aliases):  # noqa: A001
     return _t(x).sum(axis, keepdims, **aliases)
 
 
-def max(x, axis=None, keepdims=False, **aliases):  # noqa: A001
-    """Maximum over `axis`."""
-    return _t(x).max(axis, keepdims, **aliases)
+def max(x, dim=None, keepdim=False, **aliases):  # noqa: A001
+    """`x.max()`, `x.max(dim)` -> (values, indices), or `max(x, other)` elementwise."""
+    return _t(x).max(dim, keepdim, **aliases)
 
 
-def min(x, axis=None, keepdims=False, **aliases):  # noqa: A001
-    """Minimum over `axis`."""
-    return _t(x).min(axis, keepdims, **aliases)
+def min(x, dim=None, keepdim=False, **aliases):  # noqa: A001
+    """`x.min()`, `x.min(dim)` -> (values, indices), or `min(x, other)` elementwise."""
+    return _t(x).min(dim, keepdim, **aliases)
+
+
+def amax(x, dim=None, keepdim=False, **aliases):
+    """Largest values over `dim` (values only)."""
+    return _t(x).amax(dim, keepdim, **aliases)
+
+
+def amin(x, dim=None, keepdim=False, **aliases):
+    """Smallest values over `dim` (values only)."""
+    return _t(x).amin(dim, keepdim, **aliases)
+
+
+def prod(x, dim=None, keepdim=False, **aliases):
+    """Product over `dim`."""
+    return _t(x).prod(dim, keepdim, **aliases)
+
+
+def cumsum(x, dim=None, **aliases):
+    """Running sums along `dim`."""
+    return _t(x).cumsum(dim, **aliases)
+
+
+def norm(x, p="fro", dim=None, keepdim=False):
+    """The p-norm (see Tensor.norm; tg.linalg.norm has matrix norms too)."""
+    return _t(x).norm(p, dim, keepdim)
+
+
+def all(x, dim=None, keepdim=False, **aliases):  # noqa: A001
+    """True where every element is nonzero."""
+    return _t(x).all(dim, keepdim, **aliases)
+
+
+def any(x, dim=None, keepdim=False, **aliases):  # noqa: A001
+    """True where some element is nonzero."""
+    return _t(x).any(dim, keepdim, **aliases)
 
 
 def mean(x, axis=None, keepdims=False, **aliases):
@@ -122,14 +157,14 @@ def mean(x, axis=None, keepdims=False, **aliases):
     return _t(x).mean(axis, keepdims, **aliases)
 
 
-def var(x, axis=None, keepdims=False, ddof=0, **aliases):
-    """Variance over `axis`."""
-    return _t(x).var(axis, keepdims, ddof, **aliases)
+def var(x, dim=None, unbiased=None, keepdim=False, **options):
+    """Variance over `dim`, unbiased by default as PyTorch's (see Tensor.var)."""
+    return _t(x).var(dim, unbiased, keepdim, **options)
 
 
-def std(x, axis=None, keepdims=False, ddof=0, **aliases):
-    """Standard deviation over `axis`."""
-    return _t(x).std(axis, keepdims, ddof, **aliases)
+def std(x, dim=None, unbiased=None, keepdim=False, **options):
+    """Standard deviation over `dim`, unbiased by default as PyTorch's."""
+    return _t(x).std(dim, unbiased, keepdim, **options)
 
 
 def logsumexp(x, axis=None, keepdims=False, **aliases):
@@ -162,9 +197,109 @@ def reshape(x, *shape):
     return _t(x).reshape(*shape)
 
 
-def transpose(x, *axes):
-    """`x.transpose(*axes)`."""
-    return _t(x).transpose(*axes)
+def transpose(x, dim0, dim1):
+    """`x.transpose(dim0, dim1)`: swap two axes."""
+    return _t(x).transpose(dim0, dim1)
+
+
+def t(x):
+    """`x.t()`: the matrix transpose."""
+    return _t(x).t()
+
+
+def flip(x, dims):
+    """`x.flip(dims)`."""
+    return _t(x).flip(dims)
+
+
+def chunk(x, chunks, dim=0):
+    """`x.chunk(chunks, dim)`."""
+    return _t(x).chunk(chunks, dim)
+
+
+def clone(x):
+    """`x.clone()`."""
+    return _t(x).clone()
+
+
+def pow(x, exponent):  # noqa: A001
+    """x ** exponent."""
+    return _t(x).pow(exponent)
+
+
+def neg(x):
+    """-x."""
+    return _t(x).neg()
+
+
+def reciprocal(x):
+    """1 / x."""
+    return _t(x).reciprocal()
+
+
+def log10(x):
+    """Base-10 logarithm."""
+    return _t(x).log10()
+
+
+def log2(x):
+    """Base-2 logarithm."""
+    return _t(x).log2()
+
+
+def square(x):
+    """x * x."""
+    return _t(x).square()
+
+
+def clamp(x, min=None, max=None):  # noqa: A002
+    """Limit values to [min, max]."""
+    return _t(x).clamp(min, max)
+
+
+def numel(x):
+    """The number of elements."""
+    return _t(x).numel()
+
+
+def mm(x, mat2):
+    """The product of two matrices (2-D)."""
+    return _t(x).mm(mat2)
+
+
+def bmm(x, mat2):
+    """Batched matrix product."""
+    return _t(x).bmm(mat2)
+
+
+def equal(x, y) -> bool:
+    """True when both have the same shape and the same elements (as `torch.equal`)."""
+    a, b = np.asarray(ops._data(x)), np.asarray(ops._data(y))
+    return a.shape == b.shape and bool(np.array_equal(a, b))
+
+
+def allclose(x, y, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> bool:
+    """True when |x - y| <= atol + rtol * |y| everywhere (`torch.allclose`)."""
+    return bool(np.allclose(ops._data(x), ops._data(y), rtol=rtol, atol=atol,
+                            equal_nan=equal_nan))
+
+
+def isclose(x, y, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False):
+    """Elementwise |x - y| <= atol + rtol * |y|, a bool tensor (`torch.isclose`)."""
+    return Tensor(np.isclose(ops._data(x), ops._data(y), rtol=rtol, atol=atol,
+                             equal_nan=equal_nan))
+
+
+def tril(x, diagonal: int = 0):
+    """The lower triangle (elements above the `diagonal`-th diagonal set to 0)."""
+    x = _t(x)
+    return x * np.tri(*x.shape[-2:], k=diagonal, dtype=bool)
+
+
+def triu(x, diagonal: int = 0):
+    """The upper triangle (elements below the `diagonal`-th diagonal set to 0)."""
+    x = _t(x)
+    return x * ~np.tri(*x.shape[-2:], k=diagonal - 1, dtype=bool)
 
 
 def permute(x, *axes):
@@ -187,9 +322,9 @@ def unsqueeze(x, axis):
     return _t(x).unsqueeze(axis)
 
 
-def flatten(x, start=0, end=-1):
-    """`x.flatten(start, end)`."""
-    return _t(x).flatten(start, end)
+def flatten(x, start_dim=0, end_dim=-1):
+    """`x.flatten(start_dim, end_dim)`."""
+    return _t(x).flatten(start_dim, end_dim)
 
 
 def pad(x, widths, value=0):
@@ -197,9 +332,9 @@ def pad(x, widths, value=0):
     return _t(x).pad(widths, value)
 
 
-def matmul(x, y):
-    """Matrix product, as `np.matmul`."""
-    return _t(x).matmul(y)
+def matmul(input=None, other=None):  # noqa: A002  (PyTorch's keyword names)
+    """Matrix product, as `np.matmul` (`tg.matmul(a, b)` or `tg.matmul(input=a, other=b)`)."""
+    return _t(input).matmul(other)
 
 
 def dot(x, y):
@@ -233,29 +368,6 @@ def stack(tensors, axis: int = 0, *, dim=None):
     return cat([t.unsqueeze(axis) for t in tensors], axis=axis)
 
 
-def split(x, split_size_or_sections, axis: int = 0, *, dim=None):
-    """Cut a tensor into pieces along `axis`, as `torch.split`.
-
-    An int is the size of each piece (the last may be smaller); a list gives each
-    piece's size. (NumPy's `np.split` reads an int as the *number* of pieces instead.)
-    """
-    x = _t(x)
-    axis = ops._normalize_axes(axis if dim is None else dim, x.ndim, "split")[0]
-    n = x.shape[axis]
-    if isinstance(split_size_or_sections, (int, np.integer)):
-        size = int(split_size_or_sections)
-        if size <= 0:
-            raise ValueError(f"split: the piece size must be positive, got {size}")
-        sizes = [size] * (n // size) + ([n % size] if n % size else [])
-    else:
-        sizes = [int(s) for s in split_size_or_sections]
-        if builtins.sum(sizes) != n:
-            raise ValueError(f"split: sizes {sizes} add up to {builtins.sum(sizes)}, but axis "
-                             f"{axis} has size {n}")
-    lead = (slice(None),) * axis
-    pieces, start = [], 0
-    for size in sizes:
-        pieces.append(x[lead + (slice(start, start + size),)])
-        start += size
-    return pieces
-
+def split(x, split_size_or_sections, dim: int = 0, *, axis=None):
+    """Cut a tensor into pieces along `dim`, as `torch.split` (see Tensor.split)."""
+    return _t(x).split(split_size_or_sections, dim if axis is None else axis)

@@ -306,9 +306,9 @@ def _vector_norm(x: Tensor, ord, axis: int) -> Tensor:
         # sqrt(sum x^2): its gradient x / |x| is undefined at x = 0 (backward gives nan)
         return (x * x).sum(axis=axis, keepdims=True).sqrt()
     if ord == np.inf:
-        return x.abs().max(axis=axis, keepdims=True)
+        return x.abs().amax(axis=axis, keepdims=True)
     if ord == -np.inf:
-        return x.abs().min(axis=axis, keepdims=True)
+        return x.abs().amin(axis=axis, keepdims=True)
     if ord == 0:  # the number of nonzero entries: piecewise constant, so no gradient
         return Tensor((x.data != 0).sum(axis=axis, keepdims=True).astype(x.data.dtype))
     if ord == 1:
@@ -325,16 +325,16 @@ def _matrix_norm(x: Tensor, ord, row_axis: int, col_axis: int) -> Tensor:
         return (x * x).sum(axis=(row_axis, col_axis), keepdims=True).sqrt()
     if ord in (1, -1):  # max (or min) over columns of the column's abs sum
         col_sums = x.abs().sum(axis=row_axis, keepdims=True)
-        pick = col_sums.max if ord == 1 else col_sums.min
+        pick = col_sums.amax if ord == 1 else col_sums.amin
         return pick(axis=col_axis, keepdims=True)
     if ord in (np.inf, -np.inf):  # max (or min) over rows of the row's abs sum
         row_sums = x.abs().sum(axis=col_axis, keepdims=True)
-        pick = row_sums.max if ord == np.inf else row_sums.min
+        pick = row_sums.amax if ord == np.inf else row_sums.amin
         return pick(axis=row_axis, keepdims=True)
     if ord in ("nuc", 2):
         # move the two matrix axes last, where the SVD works, then put size-1 axes back
         rest = [i for i in range(x.ndim) if i not in (row_axis, col_axis)]
-        moved = x.transpose(*rest, row_axis, col_axis)
+        moved = x.permute(*rest, row_axis, col_axis)
         value = NuclearNorm.apply(moved) if ord == "nuc" else SpectralNorm.apply(moved)
         kept = tuple(1 if i in (row_axis, col_axis) else n for i, n in enumerate(x.shape))
         return value.reshape(kept)

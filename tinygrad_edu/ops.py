@@ -25,6 +25,7 @@ import operator
 import numpy as np
 
 from . import engine
+from .dtypes import get_default_dtype
 from .engine import Function, SparseGrad, add_at, index_has_arrays, wrap
 from .fused import sigmoid_backward, tanh_backward
 
@@ -56,7 +57,13 @@ def broadcasting(op: str, fn, x, y) -> np.ndarray:
     binary op, forward and in every backward, goes through this line.)"""
     T = engine.Tensor
     try:
-        return fn(x.data if type(x) is T else _data(x), y.data if type(y) is T else _data(y))
+        xd = x.data if type(x) is T else _data(x)
+        yd = y.data if type(y) is T else _data(y)
+        out = fn(xd, yd)
+        if (out.dtype is not getattr(xd, "dtype", None)
+                and out.dtype is not getattr(yd, "dtype", None)):
+            return _as_pytorch_promotes(out, xd, yd, fn)  # dtypes differ: rare
+        return out
     except ValueError as error:
         shapes = np.shape(_data(x)), np.shape(_data(y))
         try:
@@ -67,6 +74,43 @@ def broadcasting(op: str, fn, x, y) -> np.ndarray:
                 "aligned from the right, each pair of sizes must be equal or one of them 1"
             ) from None
         raise error  # something else went wrong
+
+
+def _as_pytorch_promotes(out, xd, yd, fn):
+    """`out` = fn(xd, yd) in the dtype PyTorch gives, where it differs from NumPy's.
+
+    The operands rank as tensors with axes, then 0-d values, then Python numbers: the
+    highest rank whose kind (bool < integer < float) is the highest decides, so a float32
+    tensor stays float32 with an int64 array, a 0-d float64 or a float (NumPy would give
+    float64); a float number with integers gives the default float (float32); integers
+    divided give the default float too.
+    """
+    if out.dtype.kind not in "biuf":
+        return out
+    result = None
+    for group in ([d.dtype for d in (xd, yd) if np.ndim(d) > 0 and hasattr(d, "dtype")],
+                  [d.dtype for d in (xd, yd) if np.ndim(d) == 0 and hasattr(d, "dtype")],
+                  [_python_number_dtype(d) for d in (xd, yd) if not hasattr(d, "dtype")]):
+        if group:  # the highest kind in the group, the largest dtype of that kind
+            top = max(group, key=lambda d: _KINDS.index(d.kind)).kind
+            found = np.result_type(*[d for d in group if d.kind == top])
+            if result is None or _KINDS.index(found.kind) > _KINDS.index(result.kind):
+                result = found
+    if fn is operator.truediv and result.kind in "biu":
+        result = get_default_dtype()
+    return out if out.dtype == result or out.dtype.kind == "b" else out.astype(result)
+
+
+_KINDS = "buif"
+
+
+def _python_number_dtype(value) -> np.dtype:
+    """The dtype a Python number gets on its own: bool, int64 or the default float."""
+    if isinstance(value, bool):
+        return np.dtype(np.bool_)
+    if isinstance(value, int):
+        return np.dtype(np.int64)
+    return get_default_dtype()
 
 
 def unbroadcast(grad, shape: tuple):
@@ -563,6 +607,47 @@ class _AxisExtreme(Function):
         return kept * share.astype(grad_output.dtype)
 
 
+class Prod(Function):
+    """y = the product of x over `axis`"""
+
+    @staticmethod
+    def forward(ctx, x, *, axis=None, keepdims=False):
+        ctx.axes = _normalize_axes(axis, x.ndim, "prod")
+        ctx.keepdims = keepdims
+        ctx.save_for_backward(x)
+        return np.prod(x.data, axis=ctx.axes, keepdims=keepdims)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        # dy/dx_i = the product of all the other elements (not y / x_i: x_i may be 0)
+        (x,) = ctx.saved_tensors
+        moved = x.data.reshape(x.shape) if not ctx.axes else np.moveaxis(
+            x.data, ctx.axes, tuple(range(-len(ctx.axes), 0)))
+        flat = moved.reshape(moved.shape[:moved.ndim - len(ctx.axes)] + (-1,))
+        ones = np.ones_like(flat[..., :1])
+        before = np.cumprod(np.concatenate([ones, flat[..., :-1]], axis=-1), axis=-1)
+        after = np.cumprod(np.concatenate([ones, flat[..., :0:-1]], axis=-1), axis=-1)
+        others = (before * after[..., ::-1]).reshape(moved.shape)
+        if ctx.axes:
+            others = np.moveaxis(others, tuple(range(-len(ctx.axes), 0)), ctx.axes)
+        kept = grad_output.reshape(_kept_shape(x.shape, ctx.axes)).expand(*x.shape)
+        return kept * others
+
+
+class CumSum(Function):
+    """y[i] = x[0] + ... + x[i] along `axis`"""
+
+    @staticmethod
+    def forward(ctx, x, *, axis):
+        ctx.axis = axis
+        return np.cumsum(x.data, axis=axis)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        # x[j] is in every y[i] with i >= j: dL/dx[j] = sum of dL/dy[i] for i >= j
+        return grad_output.flip(ctx.axis).cumsum(ctx.axis).flip(ctx.axis)
+
+
 class Max(_AxisExtreme):
     """y = max of x over `axis` (ties share the gradient equally)"""
 
@@ -609,7 +694,7 @@ class Transpose(Function):
     @staticmethod
     def backward(ctx, grad_output):
         # permute back with the inverse permutation
-        return grad_output.transpose(*np.argsort(ctx.axes))
+        return grad_output.permute(*np.argsort(ctx.axes))
 
 
 class Expand(Function):
@@ -670,6 +755,47 @@ class GetItem(Function):
             return IndexAdd.apply(grad_output, index=ctx.index, shape=x.shape)
         # the same, not recorded: the walk adds it at `index` of x's gradient (SparseGrad)
         return SparseGrad(grad_output.data, ctx.index, x.shape)
+
+
+class SetItem(Function):
+    """y = a copy of x with y[index] = value (what `x[index] = value` records in a graph)"""
+
+    @staticmethod
+    def forward(ctx, x, value, *, index):
+        if index_has_arrays(index) or isinstance(index, np.ndarray):  # keep our own copy
+            index = tuple(i.copy() if isinstance(i, np.ndarray) else i for i in index) \
+                if isinstance(index, tuple) else index.copy()
+        ctx.index = index
+        out = x.data.copy()
+        out[index] = _data(value)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        # dy/dx = 1 where x was kept, 0 where value was written; dy/dvalue = 1 there
+        x, value = ctx.inputs
+        need_x, need_value = ctx.needs_input_grad
+        grad_x = grad_value = None
+        if need_x:
+            kept = np.ones(x.shape, dtype=grad_output.dtype)
+            kept[ctx.index] = 0
+            grad_x = grad_output * kept
+        if need_value:
+            grad_value = unbroadcast(grad_output[ctx.index], np.shape(_data(value)))
+        return grad_x, grad_value
+
+
+class Clone(Function):
+    """y = a copy of x"""
+
+    @staticmethod
+    def forward(ctx, x):
+        return x.data.copy()
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        # dy/dx = 1
+        return grad_output
 
 
 class IndexAdd(Function):

@@ -19,17 +19,25 @@ from __future__ import annotations
 
 import operator
 import weakref
+from collections import namedtuple
 
 import numpy as np
 
 from . import debug, engine, fused, ops
-from .dtypes import get_default_dtype
+from .device import CPU, as_device
+from .dtypes import as_dtype, get_default_dtype
+from .grad_mode import _grad_mode
+from .rng import _rng
 
 
 def _to_array(data, dtype) -> np.ndarray:
     """The ndarray for `Tensor(data)`: Python floats become the default dtype."""
+    if dtype is not None:
+        dtype = as_dtype(dtype, "Tensor")
     if isinstance(data, Tensor):
         data = data.data
+    if isinstance(data, range):
+        data = np.arange(data.start, data.stop, data.step)
     if isinstance(data, np.ndarray):
         return np.array(data, dtype=dtype)  # a copy, as torch.tensor(array) makes
     array = np.array(data, dtype=dtype)
@@ -88,13 +96,12 @@ class Tensor:
     _version = 0
     _written_at = -1
 
-    # NumPy would otherwise treat a Tensor as an array-like in `ndarray + tensor` and drop
-    # the graph; with this, NumPy hands the operation to Tensor.__radd__ and friends.
-    __array_ufunc__ = None
     # == returns a boolean Tensor (as in NumPy), so hashing must go by identity.
     __hash__ = object.__hash__
 
-    def __init__(self, data, requires_grad: bool = False, dtype=None, name: str | None = None):
+    def __init__(self, data, requires_grad: bool = False, dtype=None, name: str | None = None,
+                 *, device=None):
+        as_device(device, "Tensor")
         self.data = _to_array(data, dtype)
         if name is not None:
             self.name = name
@@ -146,12 +153,16 @@ class Tensor:
 
     @grad.setter
     def grad(self, value: Tensor | None) -> None:
+        if value is not None and not isinstance(value, Tensor):
+            raise TypeError(f"grad: assign a Tensor or None, got {type(value).__name__}")
+        if value is not None and value.shape != self.shape:
+            raise RuntimeError(f"grad: assigned a gradient of shape {value.shape} to a tensor "
+                               f"of shape {self.shape}; they must match")
         self._grad = value
 
     def _bump_version(self) -> None:
         """Note an in-place write to the data (the library calls it for each one)."""
-        self._version += 1
-        self._written_at = engine.tick()
+        engine.note_write(self)
 
     # --- plain values -----------------------------------------------------------------
 
@@ -169,6 +180,25 @@ class Tensor:
     def numel(self) -> int:
         """The number of elements."""
         return self.data.size
+
+    def nelement(self) -> int:
+        """The number of elements (PyTorch's other name for `numel`)."""
+        return self.data.size
+
+    def size(self, dim: int | None = None):
+        """The shape (a tuple), or the size of axis `dim`, as PyTorch's `size()`."""
+        if dim is None:
+            return self.data.shape
+        (dim,) = ops._normalize_axes(dim, self.ndim, "size")
+        return self.data.shape[dim] if self.ndim else 1
+
+    def dim(self) -> int:
+        """The number of axes (PyTorch's name for `ndim`)."""
+        return self.data.ndim
+
+    def element_size(self) -> int:
+        """Bytes per element."""
+        return self.data.itemsize
 
     def __len__(self) -> int:
         if self.data.ndim == 0:
@@ -205,6 +235,16 @@ class Tensor:
             raise ValueError(f"the truth value of a tensor of shape {self.shape} is ambiguous: "
                              "use (t).any() / .all() on .data, or compare one element")
         return bool(self.data)
+
+    def __format__(self, spec: str) -> str:
+        # As PyTorch: a 0-d tensor formats as its number (f"{loss:.4f}"); others as str()
+        if self.data.ndim == 0:
+            return format(self.data.item(), spec)
+        if spec:
+            raise TypeError(f"unsupported format string {spec!r} for a tensor of shape "
+                            f"{self.shape} (only 0-d tensors format as a number): use "
+                            f"f\"{{t.item():{spec}}}\"")
+        return str(self)
 
     def __float__(self) -> float:
         return float(self.item())
@@ -270,7 +310,7 @@ class Tensor:
 
     def astype(self, dtype) -> Tensor:
         """Convert to `dtype`; differentiable between floating dtypes."""
-        dtype = np.dtype(dtype)
+        dtype = as_dtype(dtype, "astype")
         if dtype == self.data.dtype:
             return self
         if dtype.kind == "f" and self.data.dtype.kind == "f":
@@ -278,12 +318,61 @@ class Tensor:
         return Tensor._make(self.data.astype(dtype), False, None)  # not differentiable
 
     def float(self) -> Tensor:
-        """As float32."""
+        """As float32 (`tg.float`)."""
         return self.astype(np.float32)
 
     def double(self) -> Tensor:
-        """As float64."""
+        """As float64 (`tg.double`)."""
         return self.astype(np.float64)
+
+    def long(self) -> Tensor:
+        """As int64 (`tg.long`); floats are cut toward zero, as in PyTorch."""
+        return self.astype(np.int64)
+
+    def int(self) -> Tensor:
+        """As int32 (`tg.int`)."""
+        return self.astype(np.int32)
+
+    def bool(self) -> Tensor:
+        """As bool: True where nonzero."""
+        return self.astype(np.bool_)
+
+    def half(self) -> Tensor:
+        """float16 is not supported here (an error that says what to use instead)."""
+        return self.astype(np.float16)
+
+    def type_as(self, other: Tensor) -> Tensor:
+        """Convert to `other`'s dtype."""
+        return self.astype(other.dtype)
+
+    @property
+    def device(self):
+        """Where the data lives: always the CPU (`tg.device("cpu")`)."""
+        return CPU
+
+    is_cuda = False
+
+    def cpu(self) -> Tensor:
+        """The tensor itself: it already lives on the CPU."""
+        return self
+
+    def cuda(self, *args, **kwargs) -> Tensor:
+        """There is no GPU here: a clear error."""
+        as_device("cuda", "cuda()")
+
+    def to(self, *args, dtype=None, device=None, copy: bool = False, **ignored) -> Tensor:
+        """`to(dtype)`, `to(device)`, `to(device, dtype)` or `to(other_tensor)`, as PyTorch:
+        the device must be the CPU; a new dtype converts (differentiably between floats)."""
+        for arg in args:
+            if isinstance(arg, Tensor):
+                dtype = arg.dtype
+            elif isinstance(arg, str) or type(arg).__name__ == "device":
+                device = arg
+            else:
+                dtype = arg
+        as_device(device, "to")
+        out = self if dtype is None else self.astype(dtype)
+        return out.clone() if copy and out is self else out
 
     # --- operators --------------------------------------------------------------------
 
@@ -360,11 +449,169 @@ class Tensor:
     def __getitem__(self, index):
         return ops.GetItem.apply(self, index=_normalize_index(index))
 
-    def __setitem__(self, index, value):
+    def __array_ufunc__(self, ufunc, method, *inputs, out=None, **kwargs):
+        """NumPy meets a Tensor: `array + t`, `np.exp(t)`, `W.data += -lr * W.grad`.
+
+        Without this, NumPy would treat a Tensor as an array-like and drop the graph. An
+        ndarray on the left (`array + t`) gives the Tensor op; a NumPy function gives the
+        Tensor method of the same name; an in-place op on an array (`out=`: `a += t`, as
+        in `W.data += -lr * W.grad`) computes on the arrays, into the array.
+        """
+        if out is not None:
+            arrays = [x.data if isinstance(x, Tensor) else x for x in inputs]
+            outs = tuple(o.data if isinstance(o, Tensor) else o for o in out)
+            return ufunc(*arrays, out=outs, **kwargs)
+        if method == "__call__" and not kwargs:
+            if ufunc in _NUMPY_BINARY and len(inputs) == 2:
+                return _NUMPY_BINARY[ufunc](*inputs)
+            if ufunc in _NUMPY_COMPARE and len(inputs) == 2:
+                x, y = inputs
+                return Tensor._make(np.asarray(ops.broadcasting(ufunc.__name__, ufunc, x, y)),
+                                    False, None)
+            if ufunc.__name__ in _NUMPY_UNARY and len(inputs) == 1:
+                return getattr(inputs[0], _NUMPY_UNARY[ufunc.__name__])()
         raise TypeError(
-            "Tensor does not support item assignment: ops build new tensors so that the graph "
-            "stays correct. Build the result with tg.where(mask, new, old) or tg.cat, or, "
-            "outside of autograd, write into the array: t.data[index] = value")
+            f"np.{ufunc.__name__}{'' if method == '__call__' else '.' + method} on a Tensor: "
+            "use the Tensor's own method or the tg function of that name (they record the "
+            "graph), or call it on t.numpy() for a plain array without gradient")
+
+    # --- in-place ops -------------------------------------------------------------------
+    #
+    # PyTorch's rules. An in-place op changes this same Python object. Under no_grad, or
+    # when no gradient is involved, it simply writes into the array. On a leaf that
+    # requires grad it is refused (its .grad would no longer match its value). On a tensor
+    # in a graph it is recorded: the tensor's grad_fn becomes the in-place op, whose input
+    # is the tensor's old value (ops that used it keep their path). Every write bumps the
+    # tensor's `_version` (engine.note_write): backward refuses to use a saved value that
+    # was changed after it was saved.
+
+    def _write(self, op: str, recorded, direct, *operands) -> Tensor:
+        """The one way in-place ops change a tensor.
+
+        `recorded(old, *operands)` computes the new value with Tensor ops (when a gradient
+        is involved); `direct(array, *operand_arrays)` writes it into the array in place.
+        """
+        if _grad_mode.enabled and (self.requires_grad or any(
+                isinstance(x, Tensor) and x.requires_grad for x in operands)):
+            if self.requires_grad and self.grad_fn is None:
+                raise RuntimeError(
+                    f"{op}: a leaf tensor that requires grad cannot be changed in place "
+                    "(its .grad would no longer belong to its value). Change it inside "
+                    "`with tg.no_grad():` (as an optimizer step does), or change .data")
+            old = Tensor._make(self.data, self.requires_grad, self.grad_fn)
+            new = recorded(old, *operands)
+            if new.shape != self.shape:
+                raise _shape_error(op, f"the result has shape {new.shape}", self.shape)
+            if new.dtype != self.dtype:
+                if not np.can_cast(new.dtype, self.dtype, "same_kind"):
+                    raise _dtype_error(op, new.dtype, self.dtype)
+                new = new.astype(self.dtype)
+            if self.grad_fn is not None:
+                self.grad_fn._output_overwritten = True
+            self.data, self.requires_grad, self.grad_fn = new.data, True, new.grad_fn
+        else:
+            if not self.data.flags.writeable:  # e.g. a gradient that is a broadcast view
+                self.data = self.data.copy()
+            try:
+                direct(self.data, *(ops._data(x) for x in operands))
+            except TypeError:  # NumPy's casting error: float into an integer tensor
+                kind = np.result_type(self.data, *(ops._data(x) for x in operands))
+                raise _dtype_error(op, kind, self.dtype) from None
+            except ValueError as error:
+                if "broadcast" in str(error) or "shape" in str(error):
+                    raise _shape_error(op, str(error), self.shape) from None
+                raise
+        engine.note_write(self)
+        return self
+
+    def __iadd__(self, other):
+        return self._write("+=", operator.add, _ufunc_into(np.add), other)
+
+    def __isub__(self, other):
+        return self._write("-=", operator.sub, _ufunc_into(np.subtract), other)
+
+    def __imul__(self, other):
+        return self._write("*=", operator.mul, _ufunc_into(np.multiply), other)
+
+    def __itruediv__(self, other):
+        return self._write("/=", operator.truediv, _ufunc_into(np.true_divide), other)
+
+    def __ipow__(self, other):
+        return self._write("**=", operator.pow, _ufunc_into(np.power), other)
+
+    def add_(self, other, *, alpha=1) -> Tensor:
+        """In place: self += alpha * other."""
+        return self.__iadd__(other if alpha == 1 else other * alpha)
+
+    def sub_(self, other, *, alpha=1) -> Tensor:
+        """In place: self -= alpha * other."""
+        return self.__isub__(other if alpha == 1 else other * alpha)
+
+    def mul_(self, other) -> Tensor:
+        """In place: self *= other."""
+        return self.__imul__(other)
+
+    def div_(self, other) -> Tensor:
+        """In place: self /= other."""
+        return self.__itruediv__(other)
+
+    def pow_(self, exponent) -> Tensor:
+        """In place: self **= exponent."""
+        return self.__ipow__(exponent)
+
+    def neg_(self) -> Tensor:
+        """In place: self = -self."""
+        return self.__imul__(-1)
+
+    def __setitem__(self, index, value):
+        """`t[index] = value`, in place (recorded when t is in a graph: SetItem)."""
+        index = _normalize_index(index)
+        return self._write("t[index] = value",
+                           lambda old, v: ops.SetItem.apply(old, v, index=index),
+                           lambda array, v: array.__setitem__(index, v), value)
+
+    def fill_(self, value) -> Tensor:
+        """In place: every element becomes `value`."""
+        return self._write("fill_", lambda old, v: ops.SetItem.apply(old, v, index=...),
+                           lambda array, v: array.__setitem__(..., v), value)
+
+    def zero_(self) -> Tensor:
+        """In place: every element becomes 0."""
+        return self.fill_(0)
+
+    def copy_(self, src) -> Tensor:
+        """In place: take `src`'s values (broadcast to this shape, converted to this dtype);
+        the gradient flows to `src`."""
+        shape = np.shape(ops._data(src))
+        if np.broadcast_shapes(shape, self.shape) != self.shape:
+            raise _shape_error("copy_", f"the source has shape {shape}", self.shape)
+        return self._write("copy_", lambda old, v: ops.SetItem.apply(old, v, index=...),
+                           lambda array, v: np.copyto(array, v, casting="unsafe"), src)
+
+    def clamp_(self, min=None, max=None) -> Tensor:  # noqa: A002
+        """In place: `clamp(min, max)`."""
+        return self._write("clamp_", lambda old: old.clamp(min, max),
+                           lambda array: np.clip(array, min, max, out=array))
+
+    def normal_(self, mean: float = 0.0, std: float = 1.0, *, generator=None) -> Tensor:
+        """In place: fill with draws from N(mean, std^2) (from `generator`, or the default)."""
+        draws = _rng(generator, "normal_").normal(mean, std, self.shape)
+        return self.copy_(draws.astype(self.dtype))
+
+    def uniform_(self, a: float = 0.0, b: float = 1.0, *, generator=None) -> Tensor:
+        """In place: fill with draws from U(a, b)."""
+        draws = _rng(generator, "uniform_").uniform(a, b, self.shape)
+        return self.copy_(draws.astype(self.dtype))
+
+    def masked_fill_(self, mask, value) -> Tensor:
+        """In place: `value` where `mask` is True (mask broadcasts to this shape)."""
+        mask = np.broadcast_to(np.asarray(ops._data(mask), dtype=bool), self.shape)
+        return self.__setitem__(mask, value)
+
+    def masked_fill(self, mask, value) -> Tensor:
+        """A copy with `value` where `mask` is True (mask broadcasts to this shape)."""
+        mask = np.broadcast_to(np.asarray(ops._data(mask), dtype=bool), self.shape)
+        return ops.SetItem.apply(self, value, index=mask)
 
     # --- elementwise math -------------------------------------------------------------
 
@@ -424,6 +671,43 @@ class Tensor:
             raise ValueError("clip: give lo, hi or both")
         return ops.Clip.apply(self, lo=ops._data(lo), hi=ops._data(hi))
 
+    def clamp(self, min=None, max=None) -> Tensor:  # noqa: A002  (PyTorch's names)
+        """Limit values to [min, max] (either may be None); the gradient is 0 where
+        clamped (PyTorch's `clamp`; `clip` is the same)."""
+        return self.clip(min, max)
+
+    def clamp_min(self, min) -> Tensor:  # noqa: A002
+        """`clamp(min=min)`."""
+        return self.clip(min, None)
+
+    def clamp_max(self, max) -> Tensor:  # noqa: A002
+        """`clamp(max=max)`."""
+        return self.clip(None, max)
+
+    def pow(self, exponent) -> Tensor:
+        """x ** exponent (a number or a tensor, broadcast)."""
+        return ops.Pow.apply(self, exponent)
+
+    def neg(self) -> Tensor:
+        """-x."""
+        return ops.Neg.apply(self)
+
+    def reciprocal(self) -> Tensor:
+        """1 / x."""
+        return ops.Div.apply(1.0, self)
+
+    def square(self) -> Tensor:
+        """x * x."""
+        return ops.Mul.apply(self, self)
+
+    def log10(self) -> Tensor:
+        """Base-10 logarithm: ln(x) / ln(10)."""
+        return ops.Log.apply(self) * float(1 / np.log(10))
+
+    def log2(self) -> Tensor:
+        """Base-2 logarithm: ln(x) / ln(2)."""
+        return ops.Log.apply(self) * float(1 / np.log(2))
+
     def maximum(self, other) -> Tensor:
         """Elementwise max(x, other); on a tie each side gets half the gradient."""
         return ops.Maximum.apply(self, other)
@@ -439,15 +723,97 @@ class Tensor:
         axis, keepdims = _axis_args("sum", axis, keepdims, dim, keepdim)
         return ops.Sum.apply(self, axis=axis, keepdims=keepdims)
 
-    def max(self, axis=None, keepdims=False, *, dim=None, keepdim=None) -> Tensor:
-        """Largest value over `axis` (values only, as NumPy; ties share the gradient)."""
-        axis, keepdims = _axis_args("max", axis, keepdims, dim, keepdim)
-        return ops.Max.apply(self, axis=axis, keepdims=keepdims)
+    def max(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        """As PyTorch: `x.max()` is the largest value (a 0-d tensor); `x.max(dim)` is a
+        named tuple `(values, indices)` along `dim` (the gradient goes to the picked
+        element); `x.max(other)` is the elementwise `maximum`. For values only over one
+        or several axes, NumPy-style, use `amax`."""
+        if isinstance(dim, Tensor):
+            return self.maximum(dim)
+        dim, keepdim = _axis_args("max", dim, keepdim, axis, keepdims)
+        if dim is None:
+            return ops.Max.apply(self, axis=None, keepdims=False)
+        return self._pick_along(dim, keepdim, np.argmax, _MaxResult, "max")
 
-    def min(self, axis=None, keepdims=False, *, dim=None, keepdim=None) -> Tensor:
-        """Smallest value over `axis` (values only, as NumPy; ties share the gradient)."""
-        axis, keepdims = _axis_args("min", axis, keepdims, dim, keepdim)
-        return ops.Min.apply(self, axis=axis, keepdims=keepdims)
+    def min(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        """As `max`, for the smallest: `x.min()`, `x.min(dim)` -> (values, indices)."""
+        if isinstance(dim, Tensor):
+            return self.minimum(dim)
+        dim, keepdim = _axis_args("min", dim, keepdim, axis, keepdims)
+        if dim is None:
+            return ops.Min.apply(self, axis=None, keepdims=False)
+        return self._pick_along(dim, keepdim, np.argmin, _MinResult, "min")
+
+    def _pick_along(self, dim, keepdim: bool, arg, result, op: str):
+        """(values, indices) of the element `arg` picks along `dim` (max(dim), min(dim))."""
+        if not isinstance(dim, (int, np.integer)):
+            raise TypeError(f"{op}: dim must be one int, got {dim!r}; for the {op} over "
+                            f"several axes (values only) use a{op}(dim=...)")
+        (d,) = ops._normalize_axes(dim, self.ndim, op)
+        if self.ndim == 0:
+            return result(self, Tensor._make(np.zeros((), np.int64), False, None))
+        if self.shape[d] == 0:
+            raise ValueError(f"{op}: axis {d} of a tensor of shape {self.shape} is empty")
+        picked = arg(self.data, axis=d, keepdims=True)
+        index = tuple(picked if i == d else
+                      np.arange(n).reshape((n,) + (1,) * (self.ndim - 1 - i))
+                      for i, n in enumerate(self.shape))
+        values = ops.GetItem.apply(self, index=index)
+        if not keepdim:
+            values, picked = values.squeeze(d), picked.squeeze(d)
+        return result(values, Tensor._make(picked.astype(np.int64), False, None))
+
+    def amax(self, dim=None, keepdim=False, *, axis=None, keepdims=None) -> Tensor:
+        """Largest values over `dim` (an int or a tuple; all by default), values only;
+        tied elements share the gradient equally (as `torch.amax`, `np.max`)."""
+        dim, keepdim = _axis_args("amax", dim, keepdim, axis, keepdims)
+        return ops.Max.apply(self, axis=dim, keepdims=keepdim)
+
+    def amin(self, dim=None, keepdim=False, *, axis=None, keepdims=None) -> Tensor:
+        """Smallest values over `dim`, values only (as `torch.amin`, `np.min`)."""
+        dim, keepdim = _axis_args("amin", dim, keepdim, axis, keepdims)
+        return ops.Min.apply(self, axis=dim, keepdims=keepdim)
+
+    def prod(self, dim=None, keepdim=False, *, axis=None, keepdims=None) -> Tensor:
+        """Product over `dim` (all elements by default)."""
+        dim, keepdim = _axis_args("prod", dim, keepdim, axis, keepdims)
+        return ops.Prod.apply(self, axis=dim, keepdims=keepdim)
+
+    def cumsum(self, dim=None, *, axis=None) -> Tensor:
+        """Running sums along `dim`: out[i] = x[0] + ... + x[i]."""
+        dim, _ = _axis_args("cumsum", dim, False, axis, None)
+        if dim is None:
+            raise TypeError("cumsum: give the dim to sum along, e.g. x.cumsum(0)")
+        (dim,) = ops._normalize_axes(dim, self.ndim, "cumsum")
+        return ops.CumSum.apply(self, axis=dim)
+
+    def norm(self, p="fro", dim=None, keepdim=False) -> Tensor:
+        """The p-norm over `dim` (all elements by default): p=2 ("fro") the Euclidean
+        length sqrt(sum x^2), p=1 the sum of |x|, p=inf the largest |x|."""
+        if p in ("fro", 2, 2.0):
+            return (self * self).sum(dim, keepdim).sqrt()
+        if p in (1, 1.0):
+            return self.abs().sum(dim, keepdim)
+        if p in (np.inf, float("inf")):
+            return self.abs().amax(dim, keepdim)
+        if p in (-np.inf, float("-inf")):
+            return self.abs().amin(dim, keepdim)
+        if isinstance(p, str) or p == 0:
+            raise ValueError(f"norm: p={p!r} is not supported here: use 1, 2, 'fro', inf, "
+                             "-inf or another positive number (tg.linalg.norm has more)")
+        return (self.abs() ** p).sum(dim, keepdim) ** (1.0 / p)
+
+    def all(self, dim=None, keepdim=False, *, axis=None, keepdims=None) -> Tensor:
+        """True where every element over `dim` is nonzero (a bool tensor, no gradient)."""
+        dim, keepdim = _axis_args("all", dim, keepdim, axis, keepdims)
+        return Tensor._make(np.asarray(np.all(self.data, axis=dim, keepdims=keepdim)),
+                            False, None)
+
+    def any(self, dim=None, keepdim=False, *, axis=None, keepdims=None) -> Tensor:
+        """True where some element over `dim` is nonzero (a bool tensor, no gradient)."""
+        dim, keepdim = _axis_args("any", dim, keepdim, axis, keepdims)
+        return Tensor._make(np.asarray(np.any(self.data, axis=dim, keepdims=keepdim)),
+                            False, None)
 
     def mean(self, axis=None, keepdims=False, *, dim=None, keepdim=None) -> Tensor:
         """Average over `axis`: sum / count."""
@@ -455,25 +821,40 @@ class Tensor:
         count = _count(self.shape, axis, "mean")
         return self.sum(axis=axis, keepdims=keepdims) / count
 
-    def var(self, axis=None, keepdims=False, ddof: int = 0, *, dim=None,
-            keepdim=None) -> Tensor:
-        """Variance: mean squared distance from the mean, divided by (n - ddof).
+    def var(self, dim=None, unbiased: bool | None = None, keepdim=False, *,
+            correction=None, axis=None, keepdims=None, ddof=None) -> Tensor:
+        """Variance, as PyTorch: the squared distances from the mean, summed and divided
+        by (n - correction).
 
-        ddof=0 (NumPy's default) is the population variance; ddof=1 the unbiased
-        estimate (PyTorch's default, which it calls correction=1).
+        PyTorch's default is the unbiased estimate, correction=1 (`unbiased=True`): what
+        a sample tells about the variance of the population it came from. correction=0
+        (`unbiased=False`, NumPy's `ddof=0`, `np.var`'s default) is the variance of the
+        numbers themselves; `tg.stats.var` follows NumPy.
         """
-        axis, keepdims = _axis_args("var", axis, keepdims, dim, keepdim)
-        count = _count(self.shape, axis, "var")
-        if count - ddof <= 0:
-            raise ValueError(f"var: {count} element(s) with ddof={ddof} leave no degrees of "
-                             "freedom (n - ddof must be positive)")
-        centered = self - self.mean(axis=axis, keepdims=True)
-        return (centered * centered).sum(axis=axis, keepdims=keepdims) / (count - ddof)
+        dim, keepdim = _axis_args("var", dim, keepdim, axis, keepdims)
+        given = [c for c in (unbiased is not None, correction is not None, ddof is not None)
+                 if c]
+        if len(given) > 1:
+            raise TypeError("var: give one of unbiased, correction and ddof")
+        if unbiased is not None:
+            correction = 1 if unbiased else 0
+        elif ddof is not None:
+            correction = ddof
+        elif correction is None:
+            correction = 1
+        count = _count(self.shape, dim, "var")
+        if count - correction <= 0:
+            raise ValueError(f"var: {count} element(s) with correction={correction} leave no "
+                             "degrees of freedom (n - correction must be positive; PyTorch "
+                             "gives nan here). For one element use unbiased=False")
+        centered = self - self.mean(dim, keepdims=True)
+        return (centered * centered).sum(dim, keepdims=keepdim) / (count - correction)
 
-    def std(self, axis=None, keepdims=False, ddof: int = 0, *, dim=None,
-            keepdim=None) -> Tensor:
-        """Standard deviation: sqrt(var)."""
-        return self.var(axis, keepdims, ddof, dim=dim, keepdim=keepdim).sqrt()
+    def std(self, dim=None, unbiased: bool | None = None, keepdim=False, *,
+            correction=None, axis=None, keepdims=None, ddof=None) -> Tensor:
+        """Standard deviation: sqrt(var), unbiased by default as PyTorch's (see `var`)."""
+        return self.var(dim, unbiased, keepdim, correction=correction, axis=axis,
+                        keepdims=keepdims, ddof=ddof).sqrt()
 
     def logsumexp(self, axis=None, keepdims=False, *, dim=None, keepdim=None) -> Tensor:
         """log(sum(exp(x))) over `axis`, without overflow.
@@ -531,36 +912,125 @@ class Tensor:
             return self
         return ops.Reshape.apply(self, shape=shape)
 
-    def transpose(self, *axes) -> Tensor:
-        """Permute the axes, as `np.transpose`: no arguments reverses them.
+    def transpose(self, dim0: int, dim1: int) -> Tensor:
+        """Swap two axes, as `torch.transpose` (any rank: `k.transpose(-2, -1)` swaps the
+        last two). For a full reordering of the axes use `permute` (NumPy's `transpose`
+        takes a permutation: that is `permute` here, as in PyTorch)."""
+        dim0, dim1 = (ops._normalize_axes(d, self.ndim, "transpose")[0] for d in (dim0, dim1))
+        axes = list(range(self.ndim))
+        axes[dim0], axes[dim1] = axes[dim1], axes[dim0]
+        return self.permute(*axes)
 
-        Note for PyTorch users: `torch.transpose(x, 0, 1)` swaps two axes; here, as in
-        NumPy, `transpose` takes a full permutation. Use `swapaxes(0, 1)` to swap two.
-        """
-        axes = _shape_args(axes, "transpose") if axes else tuple(reversed(range(self.ndim)))
-        in_range = all(-self.ndim <= a < self.ndim for a in axes)
-        if not in_range or sorted(a % self.ndim for a in axes) != list(range(self.ndim)):
-            hint = (f"; to swap two axes use swapaxes{axes}" if len(axes) == 2 else "")
-            raise ValueError(f"transpose: axes {axes} are not a permutation of the "
-                             f"{self.ndim} axes of a tensor of shape {self.shape}{hint}")
-        axes = tuple(a % self.ndim for a in axes)
-        return ops.Transpose.apply(self, axes=axes)
-
-    def permute(self, *axes) -> Tensor:
-        """Permute the axes (PyTorch's name for `transpose(*axes)`)."""
-        return self.transpose(*axes)
+    def permute(self, *dims) -> Tensor:
+        """Reorder the axes: output axis i is input axis dims[i] (`np.transpose(x, dims)`)."""
+        dims = _shape_args(dims, "permute")
+        in_range = all(-self.ndim <= a < max(self.ndim, 1) for a in dims)
+        if not in_range or sorted(a % max(self.ndim, 1) for a in dims) != list(range(self.ndim)):
+            raise ValueError(f"permute: dims {dims} are not a permutation of the "
+                             f"{self.ndim} axes of a tensor of shape {self.shape}"
+                             + ("; to swap two axes use transpose(d0, d1)"
+                                if len(dims) == 2 else ""))
+        dims = tuple(a % self.ndim for a in dims)
+        if dims == tuple(range(self.ndim)):
+            return self
+        return ops.Transpose.apply(self, axes=dims)
 
     def swapaxes(self, axis1: int, axis2: int) -> Tensor:
-        """Swap two axes (PyTorch's `transpose(dim0, dim1)`)."""
-        axis1, axis2 = (ops._normalize_axes(a, self.ndim, "swapaxes")[0] for a in (axis1, axis2))
-        axes = list(range(self.ndim))
-        axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
-        return self.transpose(*axes)
+        """Swap two axes (NumPy's name for `transpose(dim0, dim1)`)."""
+        return self.transpose(axis1, axis2)
+
+    def t(self) -> Tensor:
+        """The matrix transpose of a 2-D tensor (0-d and 1-D tensors come back as they are)."""
+        if self.ndim > 2:
+            raise ValueError(f"t: expects a tensor with at most 2 axes, got shape {self.shape}; "
+                             "use transpose(d0, d1) or permute")
+        return self if self.ndim < 2 else self.transpose(0, 1)
 
     @property
     def T(self) -> Tensor:
         """The axes reversed (the matrix transpose for 2-D)."""
-        return self.transpose()
+        return self.permute(*reversed(range(self.ndim)))
+
+    @property
+    def mT(self) -> Tensor:
+        """The last two axes swapped: a batch of matrices, each transposed."""
+        return self.transpose(-2, -1)
+
+    def view(self, *shape) -> Tensor:
+        """The same elements in a new shape (PyTorch's `view`; here the same as `reshape`)."""
+        return self.reshape(*shape)
+
+    def view_as(self, other: Tensor) -> Tensor:
+        """`view(other.shape)`."""
+        return self.reshape(other.shape)
+
+    def reshape_as(self, other: Tensor) -> Tensor:
+        """`reshape(other.shape)`."""
+        return self.reshape(other.shape)
+
+    def contiguous(self) -> Tensor:
+        """The tensor itself (NumPy handles memory layouts; nothing to do)."""
+        return self
+
+    def clone(self) -> Tensor:
+        """A copy of the data, still in the graph (the gradient flows through)."""
+        return ops.Clone.apply(self)
+
+    def repeat(self, *sizes) -> Tensor:
+        """Tile: repeat the tensor `sizes[i]` times along axis i (`np.tile`; PyTorch's
+        `repeat`). Extra leading sizes add axes."""
+        sizes = _shape_args(sizes, "repeat")
+        if len(sizes) < self.ndim:
+            raise ValueError(f"repeat: {len(sizes)} sizes for a tensor with {self.ndim} axes; "
+                             "give at least one size per axis")
+        shape = (1,) * (len(sizes) - self.ndim) + self.shape
+        x = self.reshape(shape)
+        # (n0, n1) -> (1, n0, 1, n1) -> expand to (r0, n0, r1, n1) -> (r0*n0, r1*n1)
+        spread = x.reshape(tuple(v for n in shape for v in (1, n)))
+        tiled = spread.expand(*(v for r, n in zip(sizes, shape) for v in (r, n)))
+        return tiled.reshape(tuple(r * n for r, n in zip(sizes, shape)))
+
+    def flip(self, *dims) -> Tensor:
+        """Reverse the order of elements along `dims`."""
+        dims = ops._normalize_axes(_shape_args(dims, "flip"), self.ndim, "flip")
+        return ops.GetItem.apply(self, index=tuple(
+            slice(None, None, -1) if i in dims else slice(None) for i in range(self.ndim)))
+
+    def split(self, split_size_or_sections, dim: int = 0) -> tuple:
+        """Cut into pieces along `dim`, as `torch.split`: an int is each piece's size (the
+        last may be smaller), a list gives each piece's size. (NumPy's `np.split` reads an
+        int as the *number* of pieces: that is `chunk` here.)"""
+        (dim,) = ops._normalize_axes(dim, self.ndim, "split")
+        n = self.shape[dim]
+        if isinstance(split_size_or_sections, (int, np.integer)):
+            size = int(split_size_or_sections)
+            if size <= 0:
+                raise ValueError(f"split: the piece size must be positive, got {size}")
+            sizes = [size] * (n // size) + ([n % size] if n % size else [])
+        else:
+            sizes = [int(k) for k in split_size_or_sections]
+            if sum(sizes) != n:
+                raise ValueError(f"split: sizes {sizes} add up to {sum(sizes)}, but axis "
+                                 f"{dim} has size {n}")
+        lead = (slice(None),) * dim
+        pieces, start = [], 0
+        for size in sizes:
+            pieces.append(self[lead + (slice(start, start + size),)])
+            start += size
+        return tuple(pieces)
+
+    def chunk(self, chunks: int, dim: int = 0) -> tuple:
+        """Cut into `chunks` pieces along `dim` (each of size ceil(n / chunks), the last
+        smaller), as `torch.chunk`."""
+        if chunks <= 0:
+            raise ValueError(f"chunk: the number of chunks must be positive, got {chunks}")
+        (dim,) = ops._normalize_axes(dim, self.ndim, "chunk")
+        return self.split(max(1, -(-self.shape[dim] // chunks)), dim)
+
+    def unbind(self, dim: int = 0) -> tuple:
+        """The slices along `dim`, as a tuple."""
+        (dim,) = ops._normalize_axes(dim, self.ndim, "unbind")
+        return tuple(self[(slice(None),) * dim + (i,)] for i in range(self.shape[dim]))
 
     def expand(self, *shape) -> Tensor:
         """Broadcast to a larger shape without copying; -1 keeps a size."""
@@ -595,8 +1065,9 @@ class Tensor:
         axis %= ndim
         return self.reshape(self.shape[:axis] + (1,) + self.shape[axis:])
 
-    def flatten(self, start: int = 0, end: int = -1) -> Tensor:
-        """Merge axes `start` to `end` (inclusive) into one, as `torch.flatten`."""
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+        """Merge axes `start_dim` to `end_dim` (inclusive) into one, as `torch.flatten`."""
+        start, end = start_dim, end_dim
         if self.ndim == 0:
             return self.reshape(1)
         start, end = start % self.ndim, end % self.ndim
@@ -622,6 +1093,21 @@ class Tensor:
         """Matrix product, as `np.matmul` (also `x @ y`)."""
         return ops.MatMul.apply(self, other)
 
+    def mm(self, mat2) -> Tensor:
+        """The product of two matrices (2-D only, as `torch.mm`)."""
+        if self.ndim != 2 or np.ndim(ops._data(mat2)) != 2:
+            raise ValueError(f"mm: expects two matrices (2-D), got shapes {self.shape} and "
+                             f"{np.shape(ops._data(mat2))}; use matmul (@) for other shapes")
+        return ops.MatMul.apply(self, mat2)
+
+    def bmm(self, mat2) -> Tensor:
+        """Batched matrix product of (b, n, m) and (b, m, p) tensors, as `torch.bmm`."""
+        shape2 = np.shape(ops._data(mat2))
+        if self.ndim != 3 or len(shape2) != 3 or shape2[0] != self.shape[0]:
+            raise ValueError(f"bmm: expects (b, n, m) and (b, m, p) tensors with the same b, "
+                             f"got shapes {self.shape} and {shape2}")
+        return ops.MatMul.apply(self, mat2)
+
     def dot(self, other) -> Tensor:
         """Dot product of two 1-D tensors (or `np.dot` for matrices: the matrix product)."""
         if self.ndim > 2 or np.ndim(ops._data(other)) > 2:
@@ -640,16 +1126,54 @@ def _count(shape: tuple, axis, op: str) -> int:
 
 
 def _normalize_index(index):
-    """Tensors in an index become their arrays, lists become arrays (as NumPy reads them)."""
+    """Tensors in an index become their arrays, lists and ranges become arrays (as NumPy
+    reads them)."""
     if isinstance(index, tuple):
         return tuple(_normalize_index(i) for i in index)
     if isinstance(index, Tensor):
         index = index.data
+    elif isinstance(index, range):
+        index = np.arange(index.start, index.stop, index.step)
     elif isinstance(index, list):
-        index = np.asarray(index)
+        index = np.asarray([i.item() if isinstance(i, Tensor) else i for i in index])
     if isinstance(index, np.ndarray) and index.dtype.kind not in "biu":
         raise IndexError(f"index: arrays used as indices must be integer or boolean, "
                          f"got {index.dtype}")
     return index
 
 
+# max(dim) and min(dim) return these, as torch.return_types.max / .min
+_MaxResult = namedtuple("max", ["values", "indices"])
+_MinResult = namedtuple("min", ["values", "indices"])
+
+# NumPy functions called on a Tensor (`array + t`, `np.exp(t)`): the Tensor op instead
+_NUMPY_BINARY = {np.add: ops.Add.apply, np.subtract: ops.Sub.apply,
+                 np.multiply: ops.Mul.apply, np.true_divide: ops.Div.apply,
+                 np.power: ops.Pow.apply, np.matmul: ops.MatMul.apply,
+                 np.maximum: ops.Maximum.apply, np.minimum: ops.Minimum.apply}
+_NUMPY_COMPARE = {np.less, np.less_equal, np.greater, np.greater_equal, np.equal,
+                  np.not_equal}
+_NUMPY_UNARY = {"exp": "exp", "log": "log", "sqrt": "sqrt", "sin": "sin", "cos": "cos",
+                "tanh": "tanh", "absolute": "abs", "negative": "neg", "log10": "log10",
+                "log2": "log2", "square": "square", "reciprocal": "reciprocal"}
+
+
+def _ufunc_into(ufunc):
+    """`array op= value`, in place, refusing what would change the dtype's kind (a float
+    result into an integer tensor), as PyTorch does."""
+    def write(array, value):
+        ufunc(array, value, out=array, casting="same_kind")
+    return write
+
+
+def _shape_error(op: str, detail: str, shape: tuple) -> RuntimeError:
+    return RuntimeError(f"{op}: {detail}, which does not fit the tensor's shape {shape}: an "
+                        "in-place op cannot change a tensor's shape (the other operand may "
+                        "broadcast to it, not the other way round)")
+
+
+def _dtype_error(op: str, result, dtype) -> RuntimeError:
+    return RuntimeError(f"{op}: the result is {np.dtype(result)}, which cannot be written into "
+                        f"this {dtype} tensor in place (PyTorch: \"result type can't be cast "
+                        f"to the desired output type\"). Convert first (t = t.float()) or "
+                        "write it out of place (t = t / 2)")

@@ -21,8 +21,8 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from . import data, nn, optim
-from .creation import manual_seed
 from .grad_mode import no_grad
+from .rng import manual_seed
 from .serialization import load, save
 from .tensor import Tensor
 

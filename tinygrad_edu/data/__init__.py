@@ -17,6 +17,7 @@ from .dataset import DataLoader, Dataset, TensorDataset, default_collate
 from .digits import load_digits
 from .idx import read_idx
 from .mnist import download_mnist, load_mnist
+from .names import load_names
 from .toy import (
     make_blobs,
     make_circles,
@@ -34,6 +35,7 @@ __all__ = [
     "download_mnist",
     "load_digits",
     "load_mnist",
+    "load_names",
     "make_blobs",
     "make_circles",
     "make_moons",

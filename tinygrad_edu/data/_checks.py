@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from ..creation import generator
+from ..rng import generator
 
 
 def check_int(op: str, name: str, value, minimum: int) -> int:

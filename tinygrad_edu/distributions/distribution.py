@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import creation
+from .. import rng
 from ..dtypes import get_default_dtype
 from ..tensor import Tensor
 
@@ -78,7 +78,7 @@ class Distribution:
 
     @staticmethod
     def _rng() -> np.random.Generator:
-        return creation.generator()
+        return rng.generator()
 
     @property
     def dtype(self):

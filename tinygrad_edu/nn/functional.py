@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import fused
-from ..creation import generator
+from ..rng import generator
 from ..tensor import Tensor
 from .conv import avg_pool2d, conv1d, conv2d, max_pool2d  # noqa: F401 (part of F)
 from .embedding import embedding  # noqa: F401 (part of F)
@@ -224,7 +224,7 @@ def nll_loss(input: Tensor, target, weight=None, ignore_index: int = -100,
     classes = input.shape[1] if input.ndim > 1 else input.shape[0]
     if input.ndim > 2:  # (N, C, d1, ...) -> (N*d1*..., C): the classes last, one row each
         axes = (0,) + tuple(range(2, input.ndim)) + (1,)
-        input = input.transpose(*axes).reshape(-1, classes)
+        input = input.permute(*axes).reshape(-1, classes)
     rows = input.reshape(1, classes) if input.ndim == 1 else input
     flat_target = target.reshape(-1)
     if flat_target.size and 0 <= flat_target.min() and flat_target.max() < classes and not (

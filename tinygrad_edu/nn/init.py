@@ -20,7 +20,7 @@ import math
 
 import numpy as np
 
-from ..creation import generator
+from ..rng import generator
 from ..tensor import Tensor
 
 
