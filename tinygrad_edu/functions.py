@@ -20,6 +20,7 @@ __all__ = [
     "where", "dot", "outer", "matmul", "einsum", "amax", "amin", "prod", "cumsum", "norm",
     "all", "any", "t", "flip", "chunk", "clone", "pow", "neg", "reciprocal", "log10", "log2",
     "square", "clamp", "numel", "mm", "bmm", "equal", "allclose", "isclose", "tril", "triu",
+    "is_tensor", "unbind", "remainder", "floor",
 ]
 
 
@@ -371,3 +372,23 @@ def stack(tensors, axis: int = 0, *, dim=None):
 def split(x, split_size_or_sections, dim: int = 0, *, axis=None):
     """Cut a tensor into pieces along `dim`, as `torch.split` (see Tensor.split)."""
     return _t(x).split(split_size_or_sections, dim if axis is None else axis)
+
+
+def is_tensor(obj) -> bool:
+    """True for a tg.Tensor."""
+    return isinstance(obj, Tensor)
+
+
+def unbind(x, dim: int = 0):
+    """`x.unbind(dim)`: the slices along `dim`."""
+    return _t(x).unbind(dim)
+
+
+def remainder(x, other):
+    """x % other, with the divisor's sign (Python's `%`)."""
+    return _t(x).remainder(other)
+
+
+def floor(x):
+    """Round down (no gradient)."""
+    return _t(x).floor()

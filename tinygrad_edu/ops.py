@@ -60,10 +60,12 @@ def broadcasting(op: str, fn, x, y) -> np.ndarray:
         xd = x.data if type(x) is T else _data(x)
         yd = y.data if type(y) is T else _data(y)
         out = fn(xd, yd)
-        if (out.dtype is not getattr(xd, "dtype", None)
-                and out.dtype is not getattr(yd, "dtype", None)):
-            return _as_pytorch_promotes(out, xd, yd, fn)  # dtypes differ: rare
-        return out
+        # NumPy's result dtype is PyTorch's when both inputs have it, or one has it and
+        # the other is a Python number; otherwise (rare) see _as_pytorch_promotes
+        dt, xt, yt = out.dtype, getattr(xd, "dtype", None), getattr(yd, "dtype", None)
+        if (dt is xt and (yt is None or yt is dt)) or (dt is yt and xt is None):
+            return out
+        return _as_pytorch_promotes(out, xd, yd, fn)
     except ValueError as error:
         shapes = np.shape(_data(x)), np.shape(_data(y))
         try:
@@ -968,24 +970,41 @@ class Einsum(Function):
                 grads.append(None)
                 continue
             sub = ctx.subs[i]
-            if len(set(sub)) != len(sub):
-                raise NotImplementedError(
-                    f"einsum: the backward of an operand with a repeated index ('{sub}', a "
-                    "diagonal or a trace) is not supported; use tg.linalg.trace or take the "
-                    "diagonal by indexing")
+            x = operands[i]
+            unique = "".join(dict.fromkeys(sub))  # 'ii' (a diagonal) -> 'i'
             others = [ctx.subs[j] for j in range(len(operands)) if j != i]
             seen = set(ctx.out).union(*others) if others else set(ctx.out)
-            kept = "".join(c for c in sub if c in seen)
+            kept = "".join(c for c in unique if c in seen)
             spec = ",".join([ctx.out] + others) + "->" + kept
             g = einsum(spec, grad_output, *[operands[j] for j in range(len(operands)) if j != i])
-            x = operands[i]
+            shape = tuple(x.shape[sub.index(c)] for c in unique)
             size = dict(zip(kept, g.shape))
-            g = g.reshape(tuple(size.get(c, 1) for c in sub))
+            g = g.reshape(tuple(size.get(c, 1) for c in unique))
             # an axis of size 1 in x that met a longer one ('...' broadcasting) is summed,
             # and a letter summed over x alone is expanded back to x's size
-            g = unbroadcast(g, tuple(map(min, g.shape, x.shape)))
-            grads.append(g.expand(*x.shape) if g.shape != x.shape else g)
+            g = unbroadcast(g, tuple(map(min, g.shape, shape)))
+            g = g.expand(*shape) if g.shape != shape else g
+            # a repeated letter read x's diagonal: the gradient goes back onto it
+            grads.append(g if unique == sub else _onto_diagonal(g, unique, sub, x.shape))
         return tuple(grads)
+
+
+def _onto_diagonal(g, unique: str, sub: str, shape: tuple):
+    """g, indexed by `unique` letters, placed on the diagonal that `sub` (with repeated
+    letters) read: each repeat gets a new letter tied to the first by an identity matrix,
+    so that for 'ii' the gradient is g[i] * eye[i, j]."""
+    fresh = (c for c in _EINSUM_LETTERS if c not in sub)
+    target, specs, eyes, seen = [], [], [], set()
+    for c, n in zip(sub, shape):
+        if c in seen:
+            new = next(fresh)
+            specs.append(c + new)
+            eyes.append(np.eye(n, dtype=g.dtype))
+            target.append(new)
+        else:
+            seen.add(c)
+            target.append(c)
+    return einsum(",".join([unique] + specs) + "->" + "".join(target), g, *eyes)
 
 
 def einsum(subscripts: str, *operands):

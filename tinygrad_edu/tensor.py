@@ -39,10 +39,13 @@ def _to_array(data, dtype) -> np.ndarray:
     if isinstance(data, range):
         data = np.arange(data.start, data.stop, data.step)
     if isinstance(data, np.ndarray):
-        return np.array(data, dtype=dtype)  # a copy, as torch.tensor(array) makes
-    array = np.array(data, dtype=dtype)
-    if dtype is None and array.dtype == np.float64 and not isinstance(data, np.floating):
-        array = array.astype(get_default_dtype())  # Python floats -> float32 by default
+        array = np.array(data, dtype=dtype)  # a copy, as torch.tensor(array) makes
+    else:
+        array = np.array(data, dtype=dtype)
+        if dtype is None and array.dtype == np.float64 and not isinstance(data, np.floating):
+            array = array.astype(get_default_dtype())  # Python floats -> float32 by default
+    if array.dtype.kind == "f" and array.dtype.itemsize < 4:
+        as_dtype(array.dtype, "Tensor")  # float16: a clear error
     if array.dtype == object:
         raise TypeError(f"Tensor: cannot make a tensor from {type(data).__name__} data "
                         f"({data!r:.60}): use numbers, nested lists of equal length, or arrays")
@@ -196,6 +199,21 @@ class Tensor:
         """The number of axes (PyTorch's name for `ndim`)."""
         return self.data.ndim
 
+    def stride(self, dim: int | None = None):
+        """How many elements to step in memory to move one along each axis (PyTorch's
+        `stride()`; NumPy's `strides` are in bytes)."""
+        steps = tuple(s // self.data.itemsize for s in self.data.strides)
+        return steps if dim is None else steps[ops._normalize_axes(dim, self.ndim, "stride")[0]]
+
+    def storage_offset(self) -> int:
+        """Where this tensor's first element sits in the memory it shares with the tensor
+        it is a view of (in elements; 0 for a tensor that owns its memory)."""
+        base = self.data.base if isinstance(self.data.base, np.ndarray) else None
+        if base is None:
+            return 0
+        start = self.data.__array_interface__["data"][0] - base.__array_interface__["data"][0]
+        return start // self.data.itemsize
+
     def element_size(self) -> int:
         """Bytes per element."""
         return self.data.itemsize
@@ -237,13 +255,13 @@ class Tensor:
         return bool(self.data)
 
     def __format__(self, spec: str) -> str:
-        # As PyTorch: a 0-d tensor formats as its number (f"{loss:.4f}"); others as str()
-        if self.data.ndim == 0:
+        # A 0-d tensor formats as its number (f"{loss:.4f}", f"{loss}"), as in PyTorch;
+        # so does a one-element tensor given a format spec (PyTorch refuses that one)
+        if self.data.ndim == 0 or (spec and self.data.size == 1):
             return format(self.data.item(), spec)
         if spec:
             raise TypeError(f"unsupported format string {spec!r} for a tensor of shape "
-                            f"{self.shape} (only 0-d tensors format as a number): use "
-                            f"f\"{{t.item():{spec}}}\"")
+                            f"{self.shape} (only one-element tensors format as a number)")
         return str(self)
 
     def __float__(self) -> float:
@@ -412,6 +430,48 @@ class Tensor:
     def __rmatmul__(self, other):
         return ops.MatMul.apply(other, self)
 
+    def __mod__(self, other):
+        return self.remainder(other)
+
+    def __rmod__(self, other):
+        return Tensor._make(np.asarray(ops._data(other)), False, None).remainder(self)
+
+    def __floordiv__(self, other):
+        return self._rounded(np.floor_divide, self, other)
+
+    def __rfloordiv__(self, other):
+        return self._rounded(np.floor_divide, other, self)
+
+    def remainder(self, other) -> Tensor:
+        """x - floor(x / other) * other: the remainder with the divisor's sign (Python's
+        `%`, `np.remainder`). Its derivative is 1 for x, -floor(x / other) for other."""
+        needs = _grad_mode.enabled and (self.requires_grad or getattr(other, "requires_grad",
+                                                                      False))
+        if not needs:
+            return self._rounded(np.remainder, self, other)
+        return self - (self / other).floor() * other
+
+    @staticmethod
+    def _rounded(fn, x, y) -> Tensor:
+        """A piecewise-constant op of two values (floor division, remainder): no gradient."""
+        return Tensor._make(np.asarray(ops.broadcasting(fn.__name__, fn, x, y)), False, None)
+
+    def floor(self) -> Tensor:
+        """Round down (its derivative is 0 wherever it exists: no gradient flows)."""
+        return Tensor._make(np.floor(self.data), False, None)
+
+    def ceil(self) -> Tensor:
+        """Round up (no gradient, as floor)."""
+        return Tensor._make(np.ceil(self.data), False, None)
+
+    def round(self, decimals: int = 0) -> Tensor:
+        """Round to the nearest (half to even, as PyTorch and NumPy); no gradient."""
+        return Tensor._make(np.round(self.data, decimals), False, None)
+
+    def sign(self) -> Tensor:
+        """-1, 0 or 1 (no gradient)."""
+        return Tensor._make(np.sign(self.data), False, None)
+
     def __neg__(self):
         return ops.Neg.apply(self)
 
@@ -495,9 +555,10 @@ class Tensor:
                 isinstance(x, Tensor) and x.requires_grad for x in operands)):
             if self.requires_grad and self.grad_fn is None:
                 raise RuntimeError(
-                    f"{op}: a leaf tensor that requires grad cannot be changed in place "
-                    "(its .grad would no longer belong to its value). Change it inside "
-                    "`with tg.no_grad():` (as an optimizer step does), or change .data")
+                    f"{op}: a leaf tensor that requires grad cannot be used in an in-place "
+                    "operation (its .grad would no longer belong to its value). Change it "
+                    "inside `with tg.no_grad():` (as an optimizer step does), or change "
+                    ".data")
             old = Tensor._make(self.data, self.requires_grad, self.grad_fn)
             new = recorded(old, *operands)
             if new.shape != self.shape:

@@ -29,6 +29,26 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     return fused.Linear.apply(_tensor(x), weight, bias)
 
 
+def one_hot(tensor, num_classes: int = -1) -> Tensor:
+    """Class indices as one-hot rows: shape `tensor.shape + (num_classes,)`, int64, a 1 at
+    each index (as `torch.nn.functional.one_hot`). num_classes=-1: the largest index + 1.
+    Multiply by weights or call `.float()` to use it in a matrix product."""
+    index = np.asarray(getattr(tensor, "data", tensor))
+    if index.dtype.kind not in "iu":
+        raise TypeError(f"one_hot: expects integer class indices, got {index.dtype}; "
+                        "convert with .long()")
+    if index.size and index.min() < 0:
+        raise ValueError(f"one_hot: class indices must be >= 0, got {index.min()}")
+    if num_classes == -1:
+        if not index.size:
+            raise ValueError("one_hot: cannot infer num_classes from an empty tensor; pass it")
+        num_classes = int(index.max()) + 1
+    elif index.size and index.max() >= num_classes:
+        raise ValueError(f"one_hot: class index {index.max()} is not smaller than "
+                         f"num_classes={num_classes}")
+    return Tensor((index[..., None] == np.arange(num_classes)).astype(np.int64))
+
+
 def relu(x: Tensor) -> Tensor:
     """max(0, x)"""
     return x.relu()
