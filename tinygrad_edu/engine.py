@@ -611,12 +611,14 @@ def _deliver(leaf, g, create_graph: bool) -> None:
     if leaf._grad is None:
         leaf._grad = g
     else:
-        debug.warn_once("accumulate",
-                        "backward() added to a .grad that already held a gradient: "
-                        "gradients accumulate, so this is now the sum over both backward "
-                        "calls. Clear them between steps with optimizer.zero_grad() (or "
-                        "model.zero_grad(), or x.grad = None) unless you mean to add up",
-                        stacklevel=5)  # the user's .backward() line
+        if leaf._grad._version == 0:  # (not zeroed in place, by grad.zero_())
+            debug.warn_once("accumulate",
+                            "backward() added to a .grad that already held a gradient: "
+                            "gradients accumulate, so this is now the sum over both "
+                            "backward calls. Clear them between steps with "
+                            "optimizer.zero_grad() (or model.zero_grad(), x.grad = None "
+                            "or x.grad.zero_()) unless you mean to add up",
+                            stacklevel=5)  # the user's .backward() line
         leaf._grad = leaf._grad + g
 
 

@@ -62,10 +62,15 @@ def broadcasting(op: str, fn, x, y) -> np.ndarray:
         out = fn(xd, yd)
         # NumPy's result dtype is PyTorch's when both inputs have it, or one has it and
         # the other is a Python number; otherwise (rare) see _as_pytorch_promotes
-        dt, xt, yt = out.dtype, getattr(xd, "dtype", None), getattr(yd, "dtype", None)
-        if (dt is xt and (yt is None or yt is dt)) or (dt is yt and xt is None):
+        dt = out.dtype
+        if type(yd) is float or type(yd) is int:
+            if dt is xd.dtype:
+                return out
+        elif dt is yd.dtype and (type(xd) is float or type(xd) is int or dt is xd.dtype):
             return out
         return _as_pytorch_promotes(out, xd, yd, fn)
+    except AttributeError:  # two Python values (no dtype): NumPy's result
+        return np.asarray(fn(xd, yd))
     except ValueError as error:
         shapes = np.shape(_data(x)), np.shape(_data(y))
         try:
