@@ -47,13 +47,18 @@ def test_set_default_dtype_rejects_a_non_float_dtype():
     assert tg.get_default_dtype() == np.float32
 
 
-@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.float16, np.int32, np.int64,
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.int32, np.int64,
                                    np.uint8, np.bool_])
 def test_an_ndarray_keeps_its_dtype(dtype):
     array = np.arange(4).astype(dtype)
     t = tg.Tensor(array)
     assert t.dtype == dtype
     np.testing.assert_array_equal(t.data, array)
+
+
+def test_a_float16_array_is_refused_with_the_dtypes_to_use():
+    with pytest.raises(TypeError, match="float16 is not supported.*float32"):
+        tg.Tensor(np.arange(4).astype(np.float16))
 
 
 def test_an_ndarray_is_copied():

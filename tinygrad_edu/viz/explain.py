@@ -21,7 +21,7 @@ import sys
 
 import numpy as np
 
-from ..engine import SparseGrad, topological_order
+from ..engine import Function, SparseGrad, topological_order
 from ..grad_mode import no_grad
 from ..tensor import Tensor
 from .graph import SMALL, _numbers
@@ -168,19 +168,21 @@ def explain_backward(output: Tensor, gradient=None, show: bool | None = None) ->
     names: dict[int, str] = {}
     leaf_count = 0
     for node in sorted(nodes, key=lambda n: n.sequence):
-        for x in node.inputs:
-            if isinstance(x, Tensor) and x.grad_fn is None and id(x) not in names:
-                if x.requires_grad:
-                    leaf_count += 1
-                    names[id(x)] = x.name or f"leaf{leaf_count}"
+        for x, parent in zip(node.inputs, node.parents):
+            if parent is x and id(x) not in names:  # a leaf that requires grad
+                leaf_count += 1
+                names[id(x)] = x.name or f"leaf{leaf_count}"
     for i, node in enumerate(sorted(nodes, key=lambda n: n.sequence), start=1):
         names[id(node)] = f"t{i}"
     names[id(output.grad_fn)] = output.name or names[id(output.grad_fn)]
 
-    def name_of(x) -> str:
+    def name_of(node, i: int) -> str:
+        """The name of input i of `node`: the result of the node that made it (as recorded:
+        an in-place op may since have given the tensor a new grad_fn), a leaf, a constant."""
+        x, parent = node.inputs[i], node.parents[i]
+        if isinstance(parent, Function):
+            return names[id(parent)]
         if isinstance(x, Tensor):
-            if x.grad_fn is not None:
-                return names[id(x.grad_fn)]
             if id(x) in names:
                 return names[id(x)]
             x = x.data
@@ -189,7 +191,7 @@ def explain_backward(output: Tensor, gradient=None, show: bool | None = None) ->
 
     forward_lines = []
     for node in sorted(nodes, key=lambda n: n.sequence):
-        args = [name_of(x) for x in node.inputs]
+        args = [name_of(node, i) for i in range(len(node.inputs))]
         template = _EXPRESSIONS.get(node.name)
         text = template.format(*args) if template and len(args) >= template.count("{") \
             else f"{node.name.lower()}({', '.join(args)})"
@@ -229,9 +231,10 @@ def explain_backward(output: Tensor, gradient=None, show: bool | None = None) ->
                             ones = ones if isinstance(ones, tuple) else (ones,)
                         local = np.asarray(ones[i].data)
                     formula = formulas[i] if i < len(formulas) else f"see {node.name}.backward"
-                    formula = formula.format(*[name_of(v) for v in node.inputs])
-                    if x.grad_fn is not None:
-                        store, key = node_grads, id(x.grad_fn)
+                    formula = formula.format(*[name_of(node, k)
+                                               for k in range(len(node.inputs))])
+                    if isinstance(node.parents[i], Function):
+                        store, key = node_grads, id(node.parents[i])
                     else:
                         store, key = leaf_grads, id(x)
                         if key not in leaf_grads:
@@ -239,7 +242,7 @@ def explain_backward(output: Tensor, gradient=None, show: bool | None = None) ->
                     store[key] = g if key not in store else store[key] + g
                     rows.append({
                         "step": step, "result": names[id(node)], "op": node.name,
-                        "input": name_of(x), "upstream": _value_text(upstream),
+                        "input": name_of(node, i), "upstream": _value_text(upstream),
                         "local": formula + (f" = {_value_text(local)}" if local is not None
                                             and _value_text(local) != formula else ""),
                         "contribution": _value_text(g), "gathered": _value_text(store[key]),

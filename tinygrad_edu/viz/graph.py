@@ -29,6 +29,7 @@ import os
 import numpy as np
 
 from .. import debug, engine
+from ..engine import Function
 from ..tensor import Tensor
 
 SMALL = 6  # tensors with at most this many elements print their numbers
@@ -153,6 +154,15 @@ class _ModuleNames:
 # --- the graph --------------------------------------------------------------------------
 
 
+def _edges(node):
+    """(input, the node that made it, or None for a leaf) for each input of `node` that
+    carries a gradient: the edges as they were recorded (`node.parents`), not as the input
+    tensors are now (an in-place op may since have given one a new grad_fn)."""
+    for x, parent in zip(node.inputs, node.parents):
+        if parent is not None:
+            yield x, (parent if isinstance(parent, Function) else None)
+
+
 def _collect(output: Tensor, max_nodes: int):
     """The op nodes below `output`, oldest first, and the leaves, by an explicit stack."""
     nodes, leaves, seen = [], [], set()
@@ -163,13 +173,12 @@ def _collect(output: Tensor, max_nodes: int):
             continue
         seen.add(id(node))
         nodes.append(node)
-        for x in node.inputs:
-            if isinstance(x, Tensor) and x.requires_grad:
-                if x.grad_fn is not None:
-                    stack.append(x.grad_fn)
-                elif id(x) not in seen:
-                    seen.add(id(x))
-                    leaves.append(x)
+        for x, made_by in _edges(node):
+            if made_by is not None:
+                stack.append(made_by)
+            elif id(x) not in seen:
+                seen.add(id(x))
+                leaves.append(x)
     nodes.sort(key=lambda n: n.sequence)
     hidden = []
     if len(nodes) > max_nodes:  # keep both ends of the graph; fold the middle into one box
@@ -216,24 +225,23 @@ def draw_graph(output: Tensor, show_values: bool = False, show_grads: bool = Fal
     # how many ops use each tensor: where it is more than one, gradients add up
     uses: dict[int, int] = {}
     for node in nodes:
-        for x in node.inputs:
-            if isinstance(x, Tensor) and x.requires_grad:
-                key = id(x.grad_fn) if x.grad_fn is not None else id(x)
-                uses[key] = uses.get(key, 0) + 1
+        for x, made_by in _edges(node):
+            key = id(made_by) if made_by is not None else id(x)
+            uses[key] = uses.get(key, 0) + 1
 
     # each leaf's first module call, and each result's value (held by the ops that use it)
     first_call: dict[int, object] = {}
     values: dict[int, np.ndarray] = {}
     used_leaves: set[int] = set()  # the leaves a drawn op uses (only those are drawn)
     for node in nodes:
-        for x in node.inputs:
-            if isinstance(x, Tensor):
-                if x.grad_fn is not None:
-                    values.setdefault(id(x.grad_fn), x.data)
-                elif x.requires_grad:
-                    used_leaves.add(id(x))
-                    if node._module_call is not None:
-                        first_call.setdefault(id(x), node._module_call)
+        for x, made_by in _edges(node):
+            if made_by is not None:  # (the value it had then: in place, it may have changed)
+                values.setdefault(id(made_by), made_by._value if made_by._value is not None
+                                  else x.data)
+            else:
+                used_leaves.add(id(x))
+                if node._module_call is not None:
+                    first_call.setdefault(id(x), node._module_call)
     if output.grad_fn is not None:
         values[id(output.grad_fn)] = output.data
     folded_leaves = [t for t in leaves if id(t) not in used_leaves]
@@ -334,11 +342,9 @@ def draw_graph(output: Tensor, show_values: bool = False, show_grads: bool = Fal
     hidden_ids = {id(n) for n in hidden}
     hidden_edges = set()  # edges into and out of the folded box, each drawn once
     for node in nodes:
-        for x in node.inputs:
-            if not isinstance(x, Tensor) or not x.requires_grad:
-                continue  # constants carry no gradient: left out, as in torchviz
-            if x.grad_fn is not None:
-                source_key = id(x.grad_fn)
+        for x, made_by in _edges(node):  # (constants carry no gradient: left out)
+            if made_by is not None:
+                source_key = id(made_by)
                 source = f"n{source_key}" if source_key in drawn else (
                     "hidden" if source_key in hidden_ids else None)
             else:
@@ -353,15 +359,14 @@ def draw_graph(output: Tensor, show_values: bool = False, show_grads: bool = Fal
             else:
                 dot.edge(source, f"n{id(node)}")
     for node in hidden:
-        for x in node.inputs:
-            if isinstance(x, Tensor) and x.requires_grad:
-                if x.grad_fn is not None:
-                    source = f"n{id(x.grad_fn)}" if id(x.grad_fn) in drawn else None
-                else:
-                    source = f"t{id(x)}" if id(x) in used_leaves else None
-                if source is not None and source not in hidden_edges:
-                    hidden_edges.add(source)
-                    dot.edge(source, "hidden", style="dashed")
+        for x, made_by in _edges(node):
+            if made_by is not None:
+                source = f"n{id(made_by)}" if id(made_by) in drawn else None
+            else:
+                source = f"t{id(x)}" if id(x) in used_leaves else None
+            if source is not None and source not in hidden_edges:
+                hidden_edges.add(source)
+                dot.edge(source, "hidden", style="dashed")
     if output.grad_fn is not None:
         dot.edge(f"n{id(output.grad_fn)}", f"t{id(output)}")
 
