@@ -1053,3 +1053,24 @@ def test_decision_boundary_needs_2d_points():
     import matplotlib  # noqa: F401
     with pytest.raises(ValueError, match=r"\(n, 2\)"):
         tg.viz.plot_decision_boundary(nn.Linear(3, 2), np.ones((5, 3)), np.zeros(5))
+
+
+def test_an_in_place_op_is_drawn_and_explained_as_recorded():
+    # y += 1 gives y a new grad_fn; the Add that used y before used the old y
+    x = tg.Tensor([1.0, 2.0], requires_grad=True, dtype=np.float64, name="x")
+    with tg.viz.trace():
+        y = x * 2
+        first = y + x          # uses y before the in-place add (Add saves nothing)
+        y += 1
+        z = (first + y * x).sum()
+    table = str(tg.viz.explain_backward(z, show=False))
+    assert "t2 = t1 + x" in table and "t3 = t1 + 1" in table and "t4 = t3 * x" in table
+    z.backward()
+    # d/dx sum(2x + x + (2x + 1) * x) = 3 + 4x + 1
+    np.testing.assert_allclose(x.grad.data, 4 * x.data + 4)
+    assert "[8, 12]" in table
+    dot = tg.viz.to_dot(z)
+    edges = [line for line in dot.splitlines() if "->" in line]
+    # x -> Mul, t1 -> Add, x -> Add, t1 -> Add(+1), t3 -> Mul, x -> Mul, t2 -> Add,
+    # t4 -> Add, t5 -> Sum, Sum -> output: ten edges, none from t3 into the first Add
+    assert len(edges) == 10
