@@ -254,7 +254,8 @@ class Function:
         else:
             node.needs_input_grad = (False,) * len(inputs)
         if recording and cls._tensor_forward:  # a user's op: forward unrecorded
-            out = _SetGradMode(False)(cls.forward)(node, *inputs, **options)
+            with _SetGradMode(False):
+                out = cls.forward(node, *inputs, **options)
         else:
             out = (cls.forward(node, *inputs, **options) if options
                    else cls.forward(node, *inputs))

@@ -620,7 +620,6 @@ class Prod(Function):
     @staticmethod
     def forward(ctx, x, *, axis=None, keepdims=False):
         ctx.axes = _normalize_axes(axis, x.ndim, "prod")
-        ctx.keepdims = keepdims
         ctx.save_for_backward(x)
         return np.prod(x.data, axis=ctx.axes, keepdims=keepdims)
 
@@ -628,15 +627,13 @@ class Prod(Function):
     def backward(ctx, grad_output):
         # dy/dx_i = the product of all the other elements (not y / x_i: x_i may be 0)
         (x,) = ctx.saved_tensors
-        moved = x.data.reshape(x.shape) if not ctx.axes else np.moveaxis(
-            x.data, ctx.axes, tuple(range(-len(ctx.axes), 0)))
+        moved = np.moveaxis(x.data, ctx.axes, tuple(range(-len(ctx.axes), 0)))
         flat = moved.reshape(moved.shape[:moved.ndim - len(ctx.axes)] + (-1,))
         ones = np.ones_like(flat[..., :1])
         before = np.cumprod(np.concatenate([ones, flat[..., :-1]], axis=-1), axis=-1)
         after = np.cumprod(np.concatenate([ones, flat[..., :0:-1]], axis=-1), axis=-1)
         others = (before * after[..., ::-1]).reshape(moved.shape)
-        if ctx.axes:
-            others = np.moveaxis(others, tuple(range(-len(ctx.axes), 0)), ctx.axes)
+        others = np.moveaxis(others, tuple(range(-len(ctx.axes), 0)), ctx.axes)
         kept = grad_output.reshape(_kept_shape(x.shape, ctx.axes)).expand(*x.shape)
         return kept * others
 
@@ -738,14 +735,20 @@ class Pad(Function):
         return grad_output[middle]
 
 
+def _own_index(index):
+    """`index` with a copy of each array in it, so that the caller may change theirs."""
+    if isinstance(index, tuple):
+        return tuple(i.copy() if isinstance(i, np.ndarray) else i for i in index)
+    return index.copy() if isinstance(index, np.ndarray) else index
+
+
 class GetItem(Function):
     """y = x[index]"""
 
     @staticmethod
     def forward(ctx, x, *, index):
         if index_has_arrays(index):  # backward needs them: keep a copy, not the caller's
-            index = tuple(i.copy() if isinstance(i, np.ndarray) else i for i in index) \
-                if isinstance(index, tuple) else index.copy()
+            index = _own_index(index)
         ctx.index = index
         try:
             return x.data[index]
@@ -769,10 +772,7 @@ class SetItem(Function):
 
     @staticmethod
     def forward(ctx, x, value, *, index):
-        if index_has_arrays(index) or isinstance(index, np.ndarray):  # keep our own copy
-            index = tuple(i.copy() if isinstance(i, np.ndarray) else i for i in index) \
-                if isinstance(index, tuple) else index.copy()
-        ctx.index = index
+        ctx.index = _own_index(index)  # backward needs it: a copy, not the caller's
         out = x.data.copy()
         out[index] = _data(value)
         return out

@@ -25,6 +25,7 @@ import numpy as np
 
 from . import debug, engine, fused, ops
 from .device import CPU, as_device
+from .device import device as Device
 from .dtypes import as_dtype, get_default_dtype
 from .grad_mode import _grad_mode
 from .rng import _rng
@@ -384,7 +385,7 @@ class Tensor:
         for arg in args:
             if isinstance(arg, Tensor):
                 dtype = arg.dtype
-            elif isinstance(arg, str) or type(arg).__name__ == "device":
+            elif isinstance(arg, (str, Device)):
                 device = arg
             else:
                 dtype = arg
@@ -434,13 +435,13 @@ class Tensor:
         return self.remainder(other)
 
     def __rmod__(self, other):
-        return Tensor._make(np.asarray(ops._data(other)), False, None).remainder(self)
+        return engine.wrap(np.asarray(ops._data(other))).remainder(self)
 
-    def __floordiv__(self, other):
-        return self._rounded(np.floor_divide, self, other)
+    def __floordiv__(self, other):  # piecewise constant: no gradient
+        return _without_grad(np.floor_divide, self, other)
 
     def __rfloordiv__(self, other):
-        return self._rounded(np.floor_divide, other, self)
+        return _without_grad(np.floor_divide, other, self)
 
     def remainder(self, other) -> Tensor:
         """x - floor(x / other) * other: the remainder with the divisor's sign (Python's
@@ -448,29 +449,24 @@ class Tensor:
         needs = _grad_mode.enabled and (self.requires_grad or getattr(other, "requires_grad",
                                                                       False))
         if not needs:
-            return self._rounded(np.remainder, self, other)
+            return _without_grad(np.remainder, self, other)
         return self - (self / other).floor() * other
-
-    @staticmethod
-    def _rounded(fn, x, y) -> Tensor:
-        """A piecewise-constant op of two values (floor division, remainder): no gradient."""
-        return Tensor._make(np.asarray(ops.broadcasting(fn.__name__, fn, x, y)), False, None)
 
     def floor(self) -> Tensor:
         """Round down (its derivative is 0 wherever it exists: no gradient flows)."""
-        return Tensor._make(np.floor(self.data), False, None)
+        return engine.wrap(np.floor(self.data))
 
     def ceil(self) -> Tensor:
         """Round up (no gradient, as floor)."""
-        return Tensor._make(np.ceil(self.data), False, None)
+        return engine.wrap(np.ceil(self.data))
 
     def round(self, decimals: int = 0) -> Tensor:
         """Round to the nearest (half to even, as PyTorch and NumPy); no gradient."""
-        return Tensor._make(np.round(self.data, decimals), False, None)
+        return engine.wrap(np.round(self.data, decimals))
 
     def sign(self) -> Tensor:
         """-1, 0 or 1 (no gradient)."""
-        return Tensor._make(np.sign(self.data), False, None)
+        return engine.wrap(np.sign(self.data))
 
     def __neg__(self):
         return ops.Neg.apply(self)
@@ -484,27 +480,23 @@ class Tensor:
 
     # comparisons give boolean tensors and no gradient (a step function's derivative is 0)
 
-    def _compare(self, other, fn) -> Tensor:
-        return Tensor._make(np.asarray(ops.broadcasting(fn.__name__, fn, self, other)),
-                            False, None)
-
     def __lt__(self, other):
-        return self._compare(other, np.less)
+        return _without_grad(np.less, self, other)
 
     def __le__(self, other):
-        return self._compare(other, np.less_equal)
+        return _without_grad(np.less_equal, self, other)
 
     def __gt__(self, other):
-        return self._compare(other, np.greater)
+        return _without_grad(np.greater, self, other)
 
     def __ge__(self, other):
-        return self._compare(other, np.greater_equal)
+        return _without_grad(np.greater_equal, self, other)
 
     def __eq__(self, other):
-        return self._compare(other, np.equal)
+        return _without_grad(np.equal, self, other)
 
     def __ne__(self, other):
-        return self._compare(other, np.not_equal)
+        return _without_grad(np.not_equal, self, other)
 
     def __getitem__(self, index):
         return ops.GetItem.apply(self, index=_normalize_index(index))
@@ -525,9 +517,7 @@ class Tensor:
             if ufunc in _NUMPY_BINARY and len(inputs) == 2:
                 return _NUMPY_BINARY[ufunc](*inputs)
             if ufunc in _NUMPY_COMPARE and len(inputs) == 2:
-                x, y = inputs
-                return Tensor._make(np.asarray(ops.broadcasting(ufunc.__name__, ufunc, x, y)),
-                                    False, None)
+                return _without_grad(ufunc, *inputs)
             if ufunc.__name__ in _NUMPY_UNARY and len(inputs) == 1:
                 return getattr(inputs[0], _NUMPY_UNARY[ufunc.__name__])()
         raise TypeError(
@@ -812,7 +802,7 @@ class Tensor:
                             f"several axes (values only) use a{op}(dim=...)")
         (d,) = ops._normalize_axes(dim, self.ndim, op)
         if self.ndim == 0:
-            return result(self, Tensor._make(np.zeros((), np.int64), False, None))
+            return result(self, engine.wrap(np.zeros((), np.int64)))
         if self.shape[d] == 0:
             raise ValueError(f"{op}: axis {d} of a tensor of shape {self.shape} is empty")
         picked = arg(self.data, axis=d, keepdims=True)
@@ -822,7 +812,7 @@ class Tensor:
         values = ops.GetItem.apply(self, index=index)
         if not keepdim:
             values, picked = values.squeeze(d), picked.squeeze(d)
-        return result(values, Tensor._make(picked.astype(np.int64), False, None))
+        return result(values, engine.wrap(picked.astype(np.int64)))
 
     def amax(self, dim=None, keepdim=False, *, axis=None, keepdims=None) -> Tensor:
         """Largest values over `dim` (an int or a tuple; all by default), values only;
@@ -867,14 +857,12 @@ class Tensor:
     def all(self, dim=None, keepdim=False, *, axis=None, keepdims=None) -> Tensor:
         """True where every element over `dim` is nonzero (a bool tensor, no gradient)."""
         dim, keepdim = _axis_args("all", dim, keepdim, axis, keepdims)
-        return Tensor._make(np.asarray(np.all(self.data, axis=dim, keepdims=keepdim)),
-                            False, None)
+        return engine.wrap(np.asarray(np.all(self.data, axis=dim, keepdims=keepdim)))
 
     def any(self, dim=None, keepdim=False, *, axis=None, keepdims=None) -> Tensor:
         """True where some element over `dim` is nonzero (a bool tensor, no gradient)."""
         dim, keepdim = _axis_args("any", dim, keepdim, axis, keepdims)
-        return Tensor._make(np.asarray(np.any(self.data, axis=dim, keepdims=keepdim)),
-                            False, None)
+        return engine.wrap(np.asarray(np.any(self.data, axis=dim, keepdims=keepdim)))
 
     def mean(self, axis=None, keepdims=False, *, dim=None, keepdim=None) -> Tensor:
         """Average over `axis`: sum / count."""
@@ -893,9 +881,7 @@ class Tensor:
         numbers themselves; `tg.stats.var` follows NumPy.
         """
         dim, keepdim = _axis_args("var", dim, keepdim, axis, keepdims)
-        given = [c for c in (unbiased is not None, correction is not None, ddof is not None)
-                 if c]
-        if len(given) > 1:
+        if sum(v is not None for v in (unbiased, correction, ddof)) > 1:
             raise TypeError("var: give one of unbiased, correction and ddof")
         if unbiased is not None:
             correction = 1 if unbiased else 0
@@ -1201,6 +1187,13 @@ def _normalize_index(index):
         raise IndexError(f"index: arrays used as indices must be integer or boolean, "
                          f"got {index.dtype}")
     return index
+
+
+def _without_grad(fn, x, y) -> Tensor:
+    """fn(x, y) on the inputs' arrays, broadcast, as a tensor outside the graph: the
+    comparisons (boolean results), floor division and a remainder that needs no gradient
+    (piecewise constant, their derivative is 0 wherever it exists)."""
+    return engine.wrap(np.asarray(ops.broadcasting(fn.__name__, fn, x, y)))
 
 
 # max(dim) and min(dim) return these, as torch.return_types.max / .min

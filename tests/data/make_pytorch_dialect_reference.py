@@ -929,16 +929,10 @@ def legendre_functions(torch):
             input, = ctx.saved_tensors
             return grad_output * 1.5 * (5 * input ** 2 - 1)
 
-    class LegendreTwiceTheDerivative(torch.autograd.Function):
-        @staticmethod
-        def forward(ctx, input):
-            ctx.save_for_backward(input)
-            return 0.5 * (5 * input ** 3 - 3 * input)
-
+    class LegendreTwiceTheDerivative(LegendrePolynomial3):
         @staticmethod
         def backward(ctx, grad_output):
-            input, = ctx.saved_tensors
-            return 2 * grad_output * 1.5 * (5 * input ** 2 - 1)
+            return 2 * LegendrePolynomial3.backward(ctx, grad_output)
 
     return LegendrePolynomial3, LegendreTwiceTheDerivative
 
