@@ -15,9 +15,11 @@ from importlib import resources
 def load_names() -> list[str]:
     """The shipped given names, one string per name, lowercase a-z, in alphabetical order.
 
-        >>> names = load_names()
-        >>> names[:3]
-        ['aaron', 'abel', 'abigail']
+    Example:
+        ```python
+        names = load_names()
+        names[:3]   # ['aaron', 'abel', 'abigail']
+        ```
     """
     # importlib.resources finds the file inside the installed package (even a zipped one)
     text = resources.files(__package__).joinpath("names.txt").read_text(encoding="ascii")
