@@ -837,7 +837,7 @@ def test_permute_rejects_axes_out_of_range(axes):
 
 @pytest.mark.parametrize("axes", [(0, 2), (-3, 1)])
 def test_swapaxes_rejects_axes_out_of_range(axes):
-    with pytest.raises(ValueError, match=r"transpose: axis -?\d is out of range .*2 dimension"):
+    with pytest.raises(ValueError, match=r"transpose: dim -?\d is out of range .*2 dimension"):
         tg.ones(2, 3).swapaxes(*axes)
 
 

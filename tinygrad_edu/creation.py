@@ -15,7 +15,7 @@ import numpy as np
 from .device import as_device
 from .dtypes import as_dtype, get_default_dtype
 from .rng import _rng
-from .tensor import Tensor, _shape_args, _to_array
+from .tensor import Tensor, _sizes, _to_array
 
 
 def _new(array: np.ndarray, dtype, requires_grad: bool, device, op: str) -> Tensor:
@@ -48,24 +48,24 @@ def from_numpy(array: np.ndarray) -> Tensor:
 
 def zeros(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """A tensor of zeros: `tg.zeros(2, 3)` or `tg.zeros((2, 3))`."""
-    return _new(np.zeros(_shape_args(size, "zeros")), dtype, requires_grad, device, "zeros")
+    return _new(np.zeros(_sizes(size, "zeros")), dtype, requires_grad, device, "zeros")
 
 
 def ones(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """A tensor of ones."""
-    return _new(np.ones(_shape_args(size, "ones")), dtype, requires_grad, device, "ones")
+    return _new(np.ones(_sizes(size, "ones")), dtype, requires_grad, device, "ones")
 
 
 def empty(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """A tensor whose values are not set (here: zeros; in PyTorch: whatever was in memory,
     so never read them before writing)."""
-    return _new(np.zeros(_shape_args(size, "empty")), dtype, requires_grad, device, "empty")
+    return _new(np.zeros(_sizes(size, "empty")), dtype, requires_grad, device, "empty")
 
 
 def full(size, fill_value, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """A tensor of `size` filled with `fill_value`; as in PyTorch, an int or bool fill
     gives an int64 or bool tensor, a float the default dtype."""
-    size = _shape_args((size,), "full")
+    size = _sizes((size,), "full")
     if dtype is None and isinstance(fill_value, (bool, int, np.bool_, np.integer)):
         as_device(device, "full")
         kind = np.bool_ if isinstance(fill_value, (bool, np.bool_)) else np.int64
@@ -76,6 +76,7 @@ def full(size, fill_value, dtype=None, device=None, requires_grad: bool = False)
 def eye(n: int, m: int | None = None, dtype=None, device=None,
         requires_grad: bool = False) -> Tensor:
     """The identity matrix (n x m, square by default)."""
+    n, m = _sizes((n, n if m is None else m), "eye")
     return _new(np.eye(n, m), dtype, requires_grad, device, "eye")
 
 
@@ -83,6 +84,8 @@ def arange(start, end=None, step=1, dtype=None, device=None,
            requires_grad: bool = False) -> Tensor:
     """Evenly spaced values in [start, end), as `torch.arange`: integer arguments give an
     int64 tensor, a float among them the default float."""
+    if step == 0:
+        raise ValueError(f"arange: step must be nonzero, got {step!r}")
     array = np.arange(start, end, step) if end is not None else np.arange(start)
     if dtype is None and array.dtype.kind in "iu":
         as_device(device, "arange")
@@ -93,6 +96,7 @@ def arange(start, end=None, step=1, dtype=None, device=None,
 def linspace(start, end, steps: int = 50, dtype=None, device=None,
              requires_grad: bool = False) -> Tensor:
     """`steps` evenly spaced values from start to end, both included."""
+    (steps,) = _sizes((steps,), "linspace")
     return _new(np.linspace(start, end, steps), dtype, requires_grad, device, "linspace")
 
 
@@ -129,14 +133,14 @@ def full_like(t, fill_value, dtype=None, device=None, requires_grad: bool = Fals
 def rand(*size, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """Uniform draws from [0, 1)."""
     rng = _rng(generator, "rand")
-    return _new(rng.random(_shape_args(size, "rand")), dtype, requires_grad, device, "rand")
+    return _new(rng.random(_sizes(size, "rand")), dtype, requires_grad, device, "rand")
 
 
 def randn(*size, generator=None, dtype=None, device=None,
           requires_grad: bool = False) -> Tensor:
     """Standard normal draws (mean 0, standard deviation 1)."""
     rng = _rng(generator, "randn")
-    return _new(rng.standard_normal(_shape_args(size, "randn")), dtype, requires_grad,
+    return _new(rng.standard_normal(_sizes(size, "randn")), dtype, requires_grad,
                 device, "randn")
 
 
@@ -150,7 +154,7 @@ def randint(low, high=None, size=None, *, generator=None, dtype=None, device=Non
         raise TypeError("randint: give the size, e.g. tg.randint(0, 10, (3,))")
     if not low < high:
         raise ValueError(f"randint: low ({low}) must be smaller than high ({high})")
-    draws = _rng(generator, "randint").integers(low, high, _shape_args((size,), "randint"))
+    draws = _rng(generator, "randint").integers(low, high, _sizes((size,), "randint"))
     as_device(device, "randint")
     dtype = np.int64 if dtype is None else as_dtype(dtype, "randint")
     return Tensor(draws.astype(dtype), requires_grad=requires_grad)
@@ -194,7 +198,7 @@ def uniform(low, high, shape, dtype=None, requires_grad: bool = False, *,
     """Uniform draws from [low, high)."""
     if not low < high:
         raise ValueError(f"uniform: low ({low}) must be smaller than high ({high})")
-    shape = _shape_args((shape,), "uniform")
+    shape = _sizes((shape,), "uniform")
     return _new(_rng(generator, "uniform").uniform(low, high, shape), dtype, requires_grad,
                 None, "uniform")
 
@@ -208,7 +212,7 @@ def normal(mean, std, size=None, dtype=None, requires_grad: bool = False, *,
         raise ValueError(f"normal: std must be >= 0, got {std}")
     if size is None:
         size = np.broadcast_shapes(mean_.shape, std_.shape)
-    shape = _shape_args((size,), "normal")
+    shape = _sizes((size,), "normal")
     draws = _rng(generator, "normal").normal(mean_, std_, shape)
     if dtype is None and isinstance(mean, Tensor):
         dtype = mean.dtype

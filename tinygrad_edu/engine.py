@@ -381,8 +381,9 @@ def _by_sequence(node: Function) -> int:
 
 
 def _walk(root, root_grad, retain_graph: bool, create_graph: bool,
-          wanted=None) -> dict:
-    """The chain rule over the graph below `root`: {leaf: d(root)/d(leaf)}.
+          wanted=None) -> tuple[dict, set]:
+    """The chain rule over the graph below `root`: {leaf: d(root)/d(leaf)}, and the set
+    of leaves whose gradient array was made here (a sum of several), so is theirs alone.
 
     `sums` holds, for every node (and leaf) a gradient has reached, the sum of
     the gradients sent to its output so far: a tensor used by several ops gets
@@ -430,7 +431,7 @@ def _walk(root, root_grad, retain_graph: bool, create_graph: bool,
                 node._saved = None
                 if node._output_data is not None:  # (not a new attribute: a
                     node._output_data = None      # dict for each node)
-    return sums  # every node has been popped: what is left are the leaves
+    return sums, owned  # every node has been popped: what is left are the leaves
 
 
 def _accumulate(sums: dict, owned: set, waiting: list, parent, g) -> None:
@@ -565,21 +566,36 @@ def _run_hooks(hooks: list, grad):
     for hook in hooks:
         replaced = hook(grad)
         if replaced is not None:
-            if not isinstance(replaced, Tensor) or replaced.shape != grad.shape:
-                shape = getattr(replaced, "shape", type(replaced).__name__)
-                raise RuntimeError(
-                    f"hook {getattr(hook, '__name__', hook)} returned a gradient of shape "
-                    f"{shape} for a tensor of shape {grad.shape}: a hook may change the "
-                    "gradient's values, not its shape (return a Tensor of the same shape)")
+            _check_hooked(hook, replaced, grad)
             grad = replaced
     return grad
+
+
+def _check_hooked(hook, replaced, grad) -> None:
+    """A hook may change a gradient's values, not what it is: a Tensor, its shape, dtype."""
+    name = f"hook {getattr(hook, '__name__', hook)}"
+    if not isinstance(replaced, Tensor):
+        raise RuntimeError(
+            f"{name} returned a {type(replaced).__module__}.{type(replaced).__name__}, not a "
+            f"Tensor: a hook returns None (to keep the gradient) or a Tensor of shape "
+            f"{grad.shape} (to replace it); wrap an array as tg.tensor(array)")
+    if replaced.shape != grad.shape:
+        raise RuntimeError(
+            f"{name} returned a gradient of shape {replaced.shape} for a tensor of shape "
+            f"{grad.shape}: a hook may change the gradient's values, not its shape (return "
+            "a Tensor of the same shape)")
+    if replaced.dtype != grad.dtype:
+        raise RuntimeError(
+            f"{name} returned a gradient of dtype {replaced.dtype} for a gradient of dtype "
+            f"{grad.dtype}: a hook may change the gradient's values, not its dtype (return "
+            f"result.to({grad.dtype}))")
 
 
 def _retain_grad(node: Function, grad_output, create_graph: bool) -> None:
     """Keep the gradient in `.grad` of the output that asked for it (retain_grad)."""
     output = node._retained()  # a weak reference: the output may be gone
-    if output is not None:
-        keep = grad_output if create_graph else grad_output.detach()
+    if output is not None:  # (a copy: .grad is the user's to edit, see _deliver)
+        keep = grad_output.clone() if create_graph else wrap(grad_output.data.copy())
         output._grad = keep if output._grad is None else output._grad + keep
 
 
@@ -598,17 +614,33 @@ def backward(root, gradient=None, retain_graph=None, create_graph=False) -> None
     if retain_graph is None:
         retain_graph = create_graph
     gradient = _root_gradient(root, gradient, "backward")
-    leaf_grads = _walk(root, gradient, retain_graph, create_graph)
-    for leaf, g in leaf_grads.items():
-        _deliver(leaf, g, create_graph)
+    leaf_grads, ours = _walk(root, gradient, retain_graph, create_graph)
+    with _delivering:  # one backward at a time adds to .grad: threads lose no update
+        for leaf, g in leaf_grads.items():
+            _deliver(leaf, g, leaf in ours, create_graph)
 
 
-def _deliver(leaf, g, create_graph: bool) -> None:
-    """Add a leaf's gradient into its `.grad`, after its hooks."""
+# Held while gradients are added into `.grad`: two threads that call backward on graphs
+# sharing a leaf would otherwise both read the old `.grad` and one sum would be lost.
+_delivering = threading.Lock()
+
+
+def _deliver(leaf, g, ours: bool, create_graph: bool) -> None:
+    """Add a leaf's gradient into its `.grad`, after its hooks.
+
+    `.grad` is the user's to edit (clip_grad_norm_ scales it in place), so it must be an
+    array of its own: a gradient the walk did not make itself (`ours`) may be shared with
+    another leaf (Add hands one gradient to both inputs), be the caller's own
+    `backward(gradient)`, or be a read-only broadcast view (sum's backward); it is copied.
+    """
     if leaf._hooks:
-        g = _run_hooks(leaf._hooks, g)
-    if not create_graph and g.requires_grad:  # (computed under no_grad: it already is)
-        g = g.detach()
+        hooked = _run_hooks(leaf._hooks, g)
+        ours = ours and hooked is g
+        g = hooked
+    if not create_graph:
+        g = g if ours and not g.requires_grad else wrap(g.data.copy())
+    elif not ours:  # (the copy is recorded, as the gradient is part of a graph)
+        g = g.clone()
     if leaf._grad is None:
         leaf._grad = g
     else:
@@ -637,15 +669,18 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         retain_graph = create_graph
     gradient = _root_gradient(outputs, grad_outputs, "grad")
     wanted = {x.grad_fn: None for x in inputs if x.grad_fn is not None}
-    leaf_grads = _walk(outputs, gradient, retain_graph, create_graph, wanted)
+    leaf_grads, ours = _walk(outputs, gradient, retain_graph, create_graph, wanted)
     grads = []
     for x in inputs:
         if x.grad_fn is not None:
-            grads.append(wanted[x.grad_fn])
+            g = wanted[x.grad_fn]
         elif x in leaf_grads:
-            grads.append(_run_hooks(x._hooks, leaf_grads[x]) if x._hooks else leaf_grads[x])
+            g = _run_hooks(x._hooks, leaf_grads[x]) if x._hooks else leaf_grads[x]
         else:
-            grads.append(None)
+            g = None
+        if g is not None and not create_graph and x not in ours:
+            g = wrap(g.data.copy())  # the caller's own array (see _deliver)
+        grads.append(g)
     if not allow_unused:
         for i, g in enumerate(grads):
             if g is None:

@@ -28,6 +28,12 @@ def _t(x) -> Tensor:
     return x if isinstance(x, Tensor) else Tensor(x)
 
 
+def _operands(x, y) -> tuple:
+    """x and y for a binary op: a number beside a tensor stays a number, so that it takes
+    the tensor's dtype (minimum(0.1, float64 tensor) keeps 0.1 in float64, as PyTorch)."""
+    return (x, y) if isinstance(x, Tensor) or isinstance(y, Tensor) else (_t(x), y)
+
+
 def exp(x):
     """e^x."""
     return _t(x).exp()
@@ -90,12 +96,12 @@ def clip(x, lo=None, hi=None):
 
 def maximum(x, y):
     """Elementwise maximum."""
-    return _t(x).maximum(y)
+    return ops.Maximum.apply(*_operands(x, y))
 
 
 def minimum(x, y):
     """Elementwise minimum."""
-    return _t(x).minimum(y)
+    return ops.Minimum.apply(*_operands(x, y))
 
 
 def abs(x):  # noqa: A001  (the name users expect, as np.abs)
@@ -225,7 +231,7 @@ def clone(x):
 
 def pow(x, exponent):  # noqa: A001
     """x ** exponent."""
-    return _t(x).pow(exponent)
+    return ops.Pow.apply(*_operands(x, exponent))
 
 
 def neg(x):
@@ -386,7 +392,8 @@ def unbind(x, dim: int = 0):
 
 def remainder(x, other):
     """x % other, with the divisor's sign (Python's `%`)."""
-    return _t(x).remainder(other)
+    x, other = _operands(x, other)
+    return x.remainder(other) if isinstance(x, Tensor) else other.__rmod__(x)
 
 
 def floor(x):

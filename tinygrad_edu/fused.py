@@ -112,8 +112,9 @@ class LogSoftmax(Function):
     def forward(ctx, x, *, axis=-1):
         ctx.axis = axis
         # (a row of all -inf gives NaN, as in PyTorch: log-probabilities of nothing)
-        out = x.data - np.max(x.data, axis=axis, keepdims=True)
-        out -= np.log(np.exp(out).sum(axis=axis, keepdims=True))
+        out = x.data - np.max(x.data, axis=axis, keepdims=True, initial=-np.inf)
+        if out.size:  # (an empty axis: an empty result, with no log(0) to warn about)
+            out -= np.log(np.exp(out).sum(axis=axis, keepdims=True))
         return ctx.save_output(out)
 
     @staticmethod
@@ -234,13 +235,17 @@ class NLLLoss(Function):
         scale = 1.0
         if reduction == "mean":
             scale = float(sample_weight.sum()) if sample_weight is not None else x.shape[0]
-        # dl/dx: -w_i / scale at (i, t_i), zero elsewhere
+        # dl/dx: -w_i / scale at (i, t_i), zero elsewhere. With nothing to average (an
+        # empty batch, every target ignored) the mean is 0/0, NaN as in PyTorch, and the
+        # gradient stays 0: no row had a say in it.
         coefficient = np.zeros(x.shape, dtype=x.dtype)
-        coefficient[rows, target] = (-1.0 if sample_weight is None else -sample_weight) / scale
+        if scale:
+            coefficient[rows, target] = (
+                (-1.0 if sample_weight is None else -sample_weight) / scale)
         ctx.save_for_backward(coefficient)
         if reduction == "none":
             return losses
-        return losses.sum() / scale
+        return np.asarray(losses.sum() / scale if scale else np.nan, dtype=x.dtype)
 
     @staticmethod
     def backward(ctx, grad_output):

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import ops
 from .engine import Function
 from .ops import unbroadcast
 from .tensor import Tensor
@@ -303,8 +304,8 @@ class SvdGradientFactor(Function):
 def _vector_norm(x: Tensor, ord, axis: int) -> Tensor:
     """The `ord`-norm of x along one axis, kept as a size-1 axis."""
     if ord is None or ord == 2:
-        # sqrt(sum x^2): its gradient x / |x| is undefined at x = 0 (backward gives nan)
-        return (x * x).sum(axis=axis, keepdims=True).sqrt()
+        # sqrt(sum x^2): its gradient x / |x| is taken as 0 at x = 0 (see NormRoot)
+        return ops.NormRoot.apply((x * x).sum(axis=axis, keepdims=True))
     if ord == np.inf:
         return x.abs().amax(axis=axis, keepdims=True)
     if ord == -np.inf:
@@ -316,13 +317,13 @@ def _vector_norm(x: Tensor, ord, axis: int) -> Tensor:
     if isinstance(ord, str):
         raise ValueError(f"norm: ord={ord!r} is a matrix norm; for a vector use None, 1, 2, "
                          f"inf, -inf, 0 or a number p")
-    return (x.abs() ** ord).sum(axis=axis, keepdims=True) ** (1.0 / ord)
+    return ops.NormRoot.apply((x.abs() ** ord).sum(axis=axis, keepdims=True), p=ord)
 
 
 def _matrix_norm(x: Tensor, ord, row_axis: int, col_axis: int) -> Tensor:
     """The `ord`-norm of the matrices on (row_axis, col_axis), both kept as size-1 axes."""
     if ord is None or ord == "fro":
-        return (x * x).sum(axis=(row_axis, col_axis), keepdims=True).sqrt()
+        return ops.NormRoot.apply((x * x).sum(axis=(row_axis, col_axis), keepdims=True))
     if ord in (1, -1):  # max (or min) over columns of the column's abs sum
         col_sums = x.abs().sum(axis=row_axis, keepdims=True)
         pick = col_sums.amax if ord == 1 else col_sums.amin
@@ -354,7 +355,8 @@ def norm(x, ord=None, axis=None, keepdims: bool = False) -> Tensor:
     - ord None and axis None: the 2-norm of all entries, whatever the rank.
 
     Everything but 'nuc' and 2 is built from Tensor ops, so its gradient is theirs:
-    x / |x| for the 2-norm (nan at x = 0) and sign(x) for the 1-norm. The matrix norms
+    x / |x| for the 2-norm (0 at x = 0, the subgradient, as PyTorch) and sign(x) for the
+    1-norm. The matrix norms
     'nuc' and 2 have first derivatives only: a second derivative through them (a
     gradient taken with create_graph=True, differentiated again) raises
     NotImplementedError.
@@ -363,7 +365,8 @@ def norm(x, ord=None, axis=None, keepdims: bool = False) -> Tensor:
     if axis is None:
         if ord is None:
             axes = tuple(range(x.ndim))
-            out = (x * x).sum(axis=axes, keepdims=True).sqrt() if x.ndim else x.abs()
+            out = ops.NormRoot.apply((x * x).sum(axis=axes, keepdims=True)) if x.ndim \
+                else x.abs()
             return out if keepdims else out.reshape(())
         if x.ndim not in (1, 2):
             raise ValueError(f"norm: ord={ord!r} with axis=None needs a 1-D or 2-D tensor, got "

@@ -26,7 +26,7 @@ import numpy as np
 
 from . import engine
 from .dtypes import get_default_dtype
-from .engine import Function, SparseGrad, add_at, index_has_arrays, wrap
+from .engine import Function, SparseGrad, add_at, wrap
 from .fused import sigmoid_backward, tanh_backward
 
 # ---------------------------------------------------------------------------------------
@@ -139,16 +139,30 @@ def _normalize_axes(axis, ndim: int, op: str):
     """`axis` (None, an int or a tuple, negatives allowed) as a sorted tuple of axes."""
     if axis is None:
         return tuple(range(ndim))
-    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else axis
+    if not isinstance(axes, (tuple, list)) or not all(
+            isinstance(a, (int, np.integer)) and not isinstance(a, bool) for a in axes):
+        raise TypeError(f"{op}: dim must be an int or a tuple of ints, got {axis!r}")
     out = []
     for a in axes:
-        if not -ndim <= a < max(ndim, 1) or (ndim == 0 and a not in (0, -1)):
-            raise ValueError(f"{op}: axis {a} is out of range for a tensor with {ndim} "
-                             f"dimension(s) (valid: {-ndim} to {ndim - 1})")
+        if not -max(ndim, 1) <= a < max(ndim, 1):
+            valid = f"{-ndim} to {ndim - 1}" if ndim else "0 or -1, for its one value"
+            raise ValueError(f"{op}: dim {a} is out of range for a tensor with {ndim} "
+                             f"dimension(s) (valid: {valid})")
         out.append(int(a) % ndim if ndim else 0)
     if len(set(out)) != len(out):
-        raise ValueError(f"{op}: axis {axis} repeats an axis")
-    return tuple(sorted(out))
+        raise ValueError(f"{op}: dim {axis} repeats an axis")
+    # a 0-d tensor accepts dim 0 and -1, as PyTorch's does, and has no axis to reduce
+    return tuple(sorted(out)) if ndim else ()
+
+
+def _one_axis(dim, ndim: int, op: str) -> int:
+    """`dim` (negatives allowed) as one axis of a tensor with at least one."""
+    if ndim == 0:
+        raise ValueError(f"{op}: a 0-d tensor has no dim {dim!r} (it has no axes); "
+                         "reshape it to (1,) first")
+    (axis,) = _normalize_axes(dim, ndim, op)
+    return axis
 
 
 def _kept_shape(shape: tuple, axes: tuple) -> tuple:
@@ -234,6 +248,8 @@ class Pow(Function):
 
     @staticmethod
     def forward(ctx, x, y):
+        if isinstance(y, (list, tuple)):  # x ** [2., 3.]: backward computes with y
+            y = np.asarray(y)
         ctx.save_for_backward(x, y)
         return ctx.save_output(broadcasting("pow", operator.pow, x, y))
 
@@ -244,7 +260,12 @@ class Pow(Function):
         need_x, need_y = ctx.needs_input_grad
         grad_x = grad_y = None
         if need_x:
-            grad_x = unbroadcast(grad_output * y * x ** (y - 1), x.shape)
+            y_is_zero = _data(y) == 0
+            if np.any(y_is_zero):  # x^0 = 1 has slope 0, even at x = 0 (0 * 0^-1 is NaN)
+                grad_x = unbroadcast(grad_output * y * x ** where(y_is_zero, 1.0, y - 1),
+                                     x.shape)
+            else:
+                grad_x = unbroadcast(grad_output * y * x ** (y - 1), x.shape)
         if need_y:
             x_is_zero = _data(x) == 0
             log_x = where(x_is_zero, 1.0, x).log() if isinstance(x, engine.Tensor) else \
@@ -311,7 +332,7 @@ class Where(Function):
 def where(condition, x, y):
     """`x` where `condition` is true, else `y`, broadcasting like `np.where`."""
     cond = _data(condition)
-    cond = np.asarray(cond).astype(bool, copy=False)
+    cond = np.array(cond, dtype=bool)  # a copy: backward needs it, the caller may change theirs
     try:
         np.broadcast_shapes(cond.shape, np.shape(_data(x)), np.shape(_data(y)))
     except ValueError:
@@ -392,6 +413,31 @@ class Sqrt(Function):
     def backward(ctx, grad_output):
         # dy/dx = 1 / (2 sqrt(x)) = 1 / (2y)
         return grad_output / (2 * ctx.output)
+
+
+class NormRoot(Function):
+    """y = s^(1/p), for s a sum of |x|^p: a p-norm, or (p = 2) a standard deviation
+
+    The root with slope 0 at s = 0. There each |x|^p has slope 0 while the root's is
+    infinite, and inf * 0 would make the gradient NaN where the length is 0. PyTorch
+    takes 0 there (the subgradient of |x| at 0), and so does this op.
+    """
+
+    @staticmethod
+    def forward(ctx, s, *, p=2):
+        ctx.p = p
+        ctx.save_for_backward(s)
+        return ctx.save_output(np.sqrt(s.data) if p == 2 else s.data ** (1.0 / p))
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        # dy/ds = s^(1/p - 1) / p = y / (p s), taken as 0 where s = 0
+        (s,) = ctx.saved_tensors
+        y, p = ctx.output, ctx.p
+        at_zero = s.data == 0
+        if not at_zero.any():
+            return grad_output * y / (p * s)
+        return where(at_zero, 0.0, grad_output * y / (p * where(at_zero, 1.0, s)))
 
 
 class Sin(Function):
@@ -747,9 +793,7 @@ class GetItem(Function):
 
     @staticmethod
     def forward(ctx, x, *, index):
-        if index_has_arrays(index):  # backward needs them: keep a copy, not the caller's
-            index = _own_index(index)
-        ctx.index = index
+        ctx.index = index = _own_index(index)  # backward needs it: a copy, not the caller's
         try:
             return x.data[index]
         except IndexError as error:
@@ -828,7 +872,10 @@ class Cat(Function):
     def forward(ctx, *tensors, axis=0):
         datas = [_data(t) for t in tensors]
         ndim = np.ndim(datas[0])
-        ctx.axis = _normalize_axes(axis, ndim, "cat")[0]
+        if ndim == 0:
+            raise ValueError("cat: tensor 0 is 0-d (one value) and has no axis to join "
+                             "along; tg.stack(tensors) makes a 1-D tensor of them")
+        ctx.axis = _one_axis(axis, ndim, "cat")
         for i, d in enumerate(datas):
             if np.ndim(d) != ndim or any(a != b for k, (a, b) in
                                          enumerate(zip(np.shape(d), np.shape(datas[0])))

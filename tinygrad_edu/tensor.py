@@ -39,28 +39,42 @@ def _to_array(data, dtype) -> np.ndarray:
         data = data.data
     if isinstance(data, range):
         data = np.arange(data.start, data.stop, data.step)
-    if isinstance(data, np.ndarray):
+    try:
         array = np.array(data, dtype=dtype)  # a copy, as torch.tensor(array) makes
-    else:
-        array = np.array(data, dtype=dtype)
-        if dtype is None and array.dtype == np.float64 and not isinstance(data, np.floating):
-            array = array.astype(get_default_dtype())  # Python floats -> float32 by default
+    except (TypeError, ValueError) as error:  # ragged lists, strings with a float dtype
+        raise _not_numbers(data, f" ({error})") from None
+    if (dtype is None and array.dtype == np.float64 and not isinstance(data, np.ndarray)
+            and not isinstance(data, np.floating)):
+        array = array.astype(get_default_dtype())  # Python floats -> float32 by default
     if array.dtype.kind == "f" and array.dtype.itemsize < 4:
         as_dtype(array.dtype, "Tensor")  # float16: a clear error
-    if array.dtype == object:
-        raise TypeError(f"Tensor: cannot make a tensor from {type(data).__name__} data "
-                        f"({data!r:.60}): use numbers, nested lists of equal length, or arrays")
+    if array.dtype.kind not in "biuf":  # strings, objects, dates, complex: not numbers
+        raise _not_numbers(data, f" (NumPy made it {array.dtype})")
     return array
+
+
+def _not_numbers(data, why: str) -> TypeError:
+    return TypeError(f"Tensor: cannot make a tensor from {type(data).__name__} data "
+                     f"{data!r:.60}{why}: a tensor holds numbers; use numbers, bools, nested "
+                     "lists of equal length, or numeric arrays")
 
 
 def _shape_args(shape: tuple, op: str) -> tuple:
     """Accept both `f(2, 3)` and `f((2, 3))`, as PyTorch does."""
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
-    try:
-        return tuple(int(n) for n in shape)
-    except (TypeError, ValueError):
+    try:  # (operator.index takes ints and NumPy ints, and refuses 2.5: no silent rounding)
+        return tuple(operator.index(n) for n in shape)
+    except TypeError:
         raise TypeError(f"{op}: a shape is a sequence of ints, got {shape!r}") from None
+
+
+def _sizes(shape: tuple, op: str) -> tuple:
+    """A shape for a new tensor (zeros, randn, ...): ints, none of them negative."""
+    shape = _shape_args(shape, op)
+    if any(n < 0 for n in shape):
+        raise ValueError(f"{op}: sizes must be >= 0, got {shape}")
+    return shape
 
 
 def _axis_args(op: str, axis, keepdims, dim, keepdim):
@@ -193,8 +207,7 @@ class Tensor:
         """The shape (a tuple), or the size of axis `dim`, as PyTorch's `size()`."""
         if dim is None:
             return self.data.shape
-        (dim,) = ops._normalize_axes(dim, self.ndim, "size")
-        return self.data.shape[dim] if self.ndim else 1
+        return self.data.shape[ops._one_axis(dim, self.ndim, "size")]
 
     def dim(self) -> int:
         """The number of axes (PyTorch's name for `ndim`)."""
@@ -204,7 +217,7 @@ class Tensor:
         """How many elements to step in memory to move one along each axis (PyTorch's
         `stride()`; NumPy's `strides` are in bytes)."""
         steps = tuple(s // self.data.itemsize for s in self.data.strides)
-        return steps if dim is None else steps[ops._normalize_axes(dim, self.ndim, "stride")[0]]
+        return steps if dim is None else steps[ops._one_axis(dim, self.ndim, "stride")]
 
     def storage_offset(self) -> int:
         """Where this tensor's first element sits in the memory it shares with the tensor
@@ -800,9 +813,10 @@ class Tensor:
         if not isinstance(dim, (int, np.integer)):
             raise TypeError(f"{op}: dim must be one int, got {dim!r}; for the {op} over "
                             f"several axes (values only) use a{op}(dim=...)")
-        (d,) = ops._normalize_axes(dim, self.ndim, op)
-        if self.ndim == 0:
+        if self.ndim == 0:  # dim 0 or -1 of one value: itself, at index 0 (as PyTorch)
+            ops._normalize_axes(dim, 0, op)
             return result(self, engine.wrap(np.zeros((), np.int64)))
+        d = ops._one_axis(dim, self.ndim, op)
         if self.shape[d] == 0:
             raise ValueError(f"{op}: axis {d} of a tensor of shape {self.shape} is empty")
         picked = arg(self.data, axis=d, keepdims=True)
@@ -835,14 +849,16 @@ class Tensor:
         dim, _ = _axis_args("cumsum", dim, False, axis, None)
         if dim is None:
             raise TypeError("cumsum: give the dim to sum along, e.g. x.cumsum(0)")
-        (dim,) = ops._normalize_axes(dim, self.ndim, "cumsum")
-        return ops.CumSum.apply(self, axis=dim)
+        if self.ndim == 0:  # dim 0 or -1 of one value: the value itself (as PyTorch)
+            ops._normalize_axes(dim, 0, "cumsum")
+            return self.reshape(1).cumsum(0).reshape(())
+        return ops.CumSum.apply(self, axis=ops._one_axis(dim, self.ndim, "cumsum"))
 
     def norm(self, p="fro", dim=None, keepdim=False) -> Tensor:
         """The p-norm over `dim` (all elements by default): p=2 ("fro") the Euclidean
         length sqrt(sum x^2), p=1 the sum of |x|, p=inf the largest |x|."""
         if p in ("fro", 2, 2.0):
-            return (self * self).sum(dim, keepdim).sqrt()
+            return ops.NormRoot.apply((self * self).sum(dim, keepdim))
         if p in (1, 1.0):
             return self.abs().sum(dim, keepdim)
         if p in (np.inf, float("inf")):
@@ -852,7 +868,7 @@ class Tensor:
         if isinstance(p, str) or p == 0:
             raise ValueError(f"norm: p={p!r} is not supported here: use 1, 2, 'fro', inf, "
                              "-inf or another positive number (tg.linalg.norm has more)")
-        return (self.abs() ** p).sum(dim, keepdim) ** (1.0 / p)
+        return ops.NormRoot.apply((self.abs() ** p).sum(dim, keepdim), p=p)
 
     def all(self, dim=None, keepdim=False, *, axis=None, keepdims=None) -> Tensor:
         """True where every element over `dim` is nonzero (a bool tensor, no gradient)."""
@@ -868,6 +884,8 @@ class Tensor:
         """Average over `axis`: sum / count."""
         axis, keepdims = _axis_args("mean", axis, keepdims, dim, keepdim)
         count = _count(self.shape, axis, "mean")
+        if count == 0:  # the mean of nothing: NaN, as PyTorch (without NumPy's 0/0 warning)
+            return self.sum(axis=axis, keepdims=keepdims) + np.nan
         return self.sum(axis=axis, keepdims=keepdims) / count
 
     def var(self, dim=None, unbiased: bool | None = None, keepdim=False, *,
@@ -900,8 +918,8 @@ class Tensor:
     def std(self, dim=None, unbiased: bool | None = None, keepdim=False, *,
             correction=None, axis=None, keepdims=None, ddof=None) -> Tensor:
         """Standard deviation: sqrt(var), unbiased by default as PyTorch's (see `var`)."""
-        return self.var(dim, unbiased, keepdim, correction=correction, axis=axis,
-                        keepdims=keepdims, ddof=ddof).sqrt()
+        return ops.NormRoot.apply(self.var(dim, unbiased, keepdim, correction=correction,
+                                           axis=axis, keepdims=keepdims, ddof=ddof))
 
     def logsumexp(self, axis=None, keepdims=False, *, dim=None, keepdim=None) -> Tensor:
         """log(sum(exp(x))) over `axis`, without overflow.
@@ -912,21 +930,33 @@ class Tensor:
         """
         axis, keepdims = _axis_args("logsumexp", axis, keepdims, dim, keepdim)
         axes = ops._normalize_axes(axis, self.ndim, "logsumexp")
-        shift = self.data.max(axis=axes, keepdims=True)
+        # (initial=-inf: an empty axis has no max; its logsumexp is log 0 = -inf)
+        shift = self.data.max(axis=axes, keepdims=True, initial=-np.inf)
         shift = np.where(np.isfinite(shift), shift, 0)  # a row of all -inf stays -inf
+        if any(self.shape[a] == 0 for a in axes):  # log of an empty sum: -inf, no warning
+            out = self.sum(axis=axes, keepdims=True) - np.inf
+            return out if keepdims else out.squeeze(axes)
         out = (self - shift).exp().sum(axis=axes, keepdims=True).log() + shift
         return out if keepdims else out.squeeze(axes)
 
     def argmax(self, axis=None, keepdims=False, *, dim=None, keepdim=None) -> Tensor:
         """Index of the largest value (an integer tensor, no gradient)."""
         axis, keepdims = _axis_args("argmax", axis, keepdims, dim, keepdim)
-        return Tensor._make(np.asarray(np.argmax(self.data, axis=axis, keepdims=keepdims)),
-                            False, None)
+        return self._arg(np.argmax, axis, keepdims, "argmax")
 
     def argmin(self, axis=None, keepdims=False, *, dim=None, keepdim=None) -> Tensor:
         """Index of the smallest value (an integer tensor, no gradient)."""
         axis, keepdims = _axis_args("argmin", axis, keepdims, dim, keepdim)
-        return Tensor._make(np.asarray(np.argmin(self.data, axis=axis, keepdims=keepdims)),
+        return self._arg(np.argmin, axis, keepdims, "argmin")
+
+    def _arg(self, arg, axis, keepdims: bool, op: str) -> Tensor:
+        """argmax or argmin over one axis (or all the elements, flattened)."""
+        if axis is not None:
+            axis = ops._one_axis(axis, self.ndim, op) if self.ndim else None
+        if self.shape[axis] == 0 if axis is not None else self.data.size == 0:
+            raise ValueError(f"{op}: there is no {op[3:]} in an empty "
+                             f"{'axis' if axis is not None else 'tensor'} (shape {self.shape})")
+        return Tensor._make(np.asarray(arg(self.data, axis=axis, keepdims=keepdims)),
                             False, None)
 
     def softmax(self, axis: int = -1, *, dim=None) -> Tensor:
@@ -935,19 +965,24 @@ class Tensor:
         if dim is not None and axis == -1:
             axis = None  # -1 is only the default: PyTorch's `dim` replaces it
         axis, _ = _axis_args("softmax", axis, False, dim, None)
-        shift = self.data.max(axis=axis, keepdims=True)
+        axes = ops._normalize_axes(axis, self.ndim, "softmax")
+        if self.ndim == 0:  # one value: probability 1 (as PyTorch, for dim 0 or -1)
+            return self.reshape(1).softmax(0).reshape(())
+        # (initial=-inf: an empty axis has no max; its softmax is empty, as PyTorch's)
+        shift = self.data.max(axis=axes, keepdims=True, initial=-np.inf)
         e = (self - np.where(np.isfinite(shift), shift, 0)).exp()
-        return e / e.sum(axis=axis, keepdims=True)
+        return e / e.sum(axis=axes, keepdims=True)
 
     def log_softmax(self, axis: int = -1, *, dim=None) -> Tensor:
         """x - logsumexp(x) along `axis`: the log of softmax, without computing log(0)."""
         if dim is not None and axis == -1:
             axis = None  # -1 is only the default: PyTorch's `dim` replaces it
         axis, _ = _axis_args("log_softmax", axis, False, dim, None)
-        if self.ndim == 0:
-            raise ValueError("log_softmax: needs at least one axis, got a 0-d tensor")
+        if self.ndim == 0:  # one value: log 1 = 0 (as PyTorch, for dim 0 or -1)
+            ops._normalize_axes(axis, 0, "log_softmax")
+            return self.reshape(1).log_softmax(0).reshape(())
         if axis is not None:  # None: over all the elements, as logsumexp
-            (axis,) = ops._normalize_axes(axis, self.ndim, "log_softmax")
+            axis = ops._one_axis(axis, self.ndim, "log_softmax")
         return fused.LogSoftmax.apply(self, axis=axis)
 
     # --- shape ------------------------------------------------------------------------
@@ -963,7 +998,11 @@ class Tensor:
         """Swap two axes, as `torch.transpose` (any rank: `k.transpose(-2, -1)` swaps the
         last two). For a full reordering of the axes use `permute` (NumPy's `transpose`
         takes a permutation: that is `permute` here, as in PyTorch)."""
-        dim0, dim1 = (ops._normalize_axes(d, self.ndim, "transpose")[0] for d in (dim0, dim1))
+        if self.ndim == 0:  # dims 0 and -1 of one value: nothing to swap (as PyTorch)
+            for d in (dim0, dim1):
+                ops._normalize_axes(d, 0, "transpose")
+            return self
+        dim0, dim1 = (ops._one_axis(d, self.ndim, "transpose") for d in (dim0, dim1))
         axes = list(range(self.ndim))
         axes[dim0], axes[dim1] = axes[dim1], axes[dim0]
         return self.permute(*axes)
@@ -1047,7 +1086,7 @@ class Tensor:
         """Cut into pieces along `dim`, as `torch.split`: an int is each piece's size (the
         last may be smaller), a list gives each piece's size. (NumPy's `np.split` reads an
         int as the *number* of pieces: that is `chunk` here.)"""
-        (dim,) = ops._normalize_axes(dim, self.ndim, "split")
+        dim = ops._one_axis(dim, self.ndim, "split")
         n = self.shape[dim]
         if isinstance(split_size_or_sections, (int, np.integer)):
             size = int(split_size_or_sections)
@@ -1071,12 +1110,12 @@ class Tensor:
         smaller), as `torch.chunk`."""
         if chunks <= 0:
             raise ValueError(f"chunk: the number of chunks must be positive, got {chunks}")
-        (dim,) = ops._normalize_axes(dim, self.ndim, "chunk")
+        dim = ops._one_axis(dim, self.ndim, "chunk")
         return self.split(max(1, -(-self.shape[dim] // chunks)), dim)
 
     def unbind(self, dim: int = 0) -> tuple:
         """The slices along `dim`, as a tuple."""
-        (dim,) = ops._normalize_axes(dim, self.ndim, "unbind")
+        dim = ops._one_axis(dim, self.ndim, "unbind")
         return tuple(self[(slice(None),) * dim + (i,)] for i in range(self.shape[dim]))
 
     def expand(self, *shape) -> Tensor:
@@ -1114,10 +1153,12 @@ class Tensor:
 
     def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
         """Merge axes `start_dim` to `end_dim` (inclusive) into one, as `torch.flatten`."""
-        start, end = start_dim, end_dim
-        if self.ndim == 0:
+        if self.ndim == 0:  # (dims 0 and -1 only, as PyTorch)
+            for d in (start_dim, end_dim):
+                ops._normalize_axes(d, 0, "flatten")
             return self.reshape(1)
-        start, end = start % self.ndim, end % self.ndim
+        start = ops._one_axis(start_dim, self.ndim, "flatten")
+        end = ops._one_axis(end_dim, self.ndim, "flatten")
         if start > end:
             raise ValueError(f"flatten: start axis {start} comes after end axis {end}")
         merged = int(np.prod(self.shape[start:end + 1]))

@@ -307,6 +307,11 @@ class Module:
             raise TypeError("load_state_dict: expected a dict of arrays (such as "
                             "model.state_dict() or tg.load(path)), got "
                             + type(state_dict).__name__)
+        not_names = [key for key in state_dict if not isinstance(key, str)]
+        if not_names:
+            raise TypeError(f"load_state_dict: keys must be names (str) such as '0.weight', "
+                            f"got {not_names[0]!r} ({type(not_names[0]).__name__}). Nothing "
+                            "was loaded.")
         own = OrderedDict(self._state_items())
         missing = [key for key in own if key not in state_dict]
         unexpected = [key for key in state_dict if key not in own]
