@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import os
 import pickle
+import subprocess
+import sys
+import threading
+import time
 import zipfile
 
 import numpy as np
@@ -54,6 +58,15 @@ def test_nested_checkpoints_keep_their_structure_and_types(tmp_path):
     assert np.array_equal(state[0]["exp_avg"], np.arange(6.0).reshape(2, 3))
     assert back["ints"].dtype == np.int64
     assert np.isnan(back["nan"])
+
+
+def test_fortran_ordered_and_big_endian_arrays_round_trip(tmp_path):
+    checkpoint = {"f": np.asfortranarray(np.arange(6.0).reshape(2, 3)),
+                  "big": np.arange(4, dtype=">i4"), "empty": np.zeros((0, 3))}
+    tg.save(checkpoint, tmp_path / "c.npz")
+    back = tg.load(tmp_path / "c.npz")
+    for key, value in checkpoint.items():
+        assert back[key].dtype == value.dtype and np.array_equal(back[key], value)
 
 
 def test_the_arrays_are_readable_with_plain_numpy(tmp_path):
@@ -184,3 +197,120 @@ def test_optimizer_state_survives_a_checkpoint(tmp_path):
         step(model2, opt2)
     for a, b in zip(model.parameters(), model2.parameters()):
         assert np.array_equal(a.data, b.data)
+
+
+def test_keys_that_are_names_of_numpys_save_parameters_round_trip(tmp_path):
+    # np.savez_compressed(file, allow_pickle=..., **arrays) would take these for its own
+    checkpoint = {"file": np.ones(2), "allow_pickle": np.zeros(3), "a\0b": np.arange(2)}
+    tg.save(checkpoint, tmp_path / "c.npz")
+    back = tg.load(tmp_path / "c.npz")
+    assert list(back) == list(checkpoint)
+    for key, value in checkpoint.items():
+        assert np.array_equal(back[key], value)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="file modes and umask are POSIX")
+def test_a_checkpoint_gets_the_permissions_of_any_new_file(tmp_path):
+    umask = os.umask(0o022)
+    try:
+        tg.save({"a": np.ones(2)}, tmp_path / "c.npz")
+    finally:
+        os.umask(umask)
+    assert (tmp_path / "c.npz").stat().st_mode & 0o777 == 0o644
+
+
+# --- saves interrupted by a killed process ----------------------------------------------
+
+KILLED_SAVE = """
+import os
+import sys
+
+import numpy as np
+
+import tinygrad_edu as tg
+
+
+def die(*args, **kwargs):
+    os._exit(9)  # as a killed process: no cleanup runs
+
+
+np.lib.format.write_array = die  # the save dies when it starts writing its first array
+tg.save({"w": np.ones(3)}, sys.argv[1])
+"""
+
+
+def killed_save(target) -> int:
+    """Save to `target` in a process that dies halfway; the id of that process."""
+    process = subprocess.Popen([sys.executable, "-c", KILLED_SAVE, str(target)],
+                               stderr=subprocess.PIPE, text=True)
+    _, error = process.communicate()
+    assert process.returncode == 9, error
+    return process.pid
+
+
+def finished_process_id() -> int:
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    return process.pid
+
+
+def backdate(path, seconds: float):
+    then = time.time() - seconds
+    os.utime(path, (then, then))
+
+
+@pytest.mark.skipif(os.name != "posix", reason="only POSIX can ask whether a process runs")
+def test_a_save_killed_halfway_leaves_a_temporary_that_the_next_save_removes(tmp_path):
+    target = tmp_path / "c.npz"
+    tg.save({"w": np.zeros(2)}, target)
+    killed_save(target)
+    left = [path for path in tmp_path.iterdir() if path != target]
+    assert len(left) == 1 and left[0].name.startswith(".tmp-"), left
+    assert np.array_equal(tg.load(target)["w"], np.zeros(2))  # the checkpoint before is intact
+    backdate(left[0], 120)
+    tg.save({"w": np.ones(2)}, target)
+    assert list(tmp_path.iterdir()) == [target]
+    assert np.array_equal(tg.load(target)["w"], np.ones(2))
+
+
+@pytest.mark.skipif(os.name != "posix", reason="only POSIX can ask whether a process runs")
+def test_only_stale_temporaries_of_the_same_target_are_removed(tmp_path):
+    # names as the docstring of tg.save gives them: .tmp-<name>-<pid>-<random>.npz
+    dead, alive = finished_process_id(), os.getpid()
+    stale = tmp_path / f".tmp-c.npz-{dead}-0123abcd.npz"
+    kept = {
+        "written to just now": tmp_path / f".tmp-c.npz-{dead}-1111aaaa.npz",
+        "a save running in this process": tmp_path / f".tmp-c.npz-{alive}-2222bbbb.npz",
+        "another target": tmp_path / f".tmp-d.npz-{dead}-3333cccc.npz",
+        "a target whose name starts alike": tmp_path / f".tmp-c.npz-5-{dead}-4444dddd.npz",
+        "not a name tg.save makes": tmp_path / ".tmp-c.npz-notes.npz",
+        "the user's own file": tmp_path / "c.npz.bak",
+    }
+    for path in [stale, *kept.values()]:
+        path.write_bytes(b"half a checkpoint")
+        if path != kept["written to just now"]:
+            backdate(path, 120)
+    tg.save({"w": np.ones(2)}, tmp_path / "c.npz")
+    assert not stale.exists()
+    assert [what for what, path in kept.items() if not path.exists()] == []
+
+
+def test_saves_from_several_threads_to_one_file_do_not_disturb_each_other(tmp_path):
+    target, errors = tmp_path / "c.npz", []
+
+    def save_often(seed):
+        try:
+            for step in range(10):
+                tg.save({"seed": seed, "step": step, "w": np.full(1000, seed)}, target)
+        except Exception as error:  # collected for the assertion below
+            errors.append(error)
+
+    threads = [threading.Thread(target=save_often, args=(seed,)) for seed in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    back = tg.load(target)
+    assert back["step"] == 9 and np.all(back["w"] == back["seed"])
+    assert list(tmp_path.iterdir()) == [target]

@@ -273,6 +273,11 @@ BAD_INPUT = [
     (lambda: tg.zeros(2, 3).flatten(5), ValueError, r"flatten: dim 5 is out of range"),
     (lambda: tg.zeros(0).argmax(), ValueError, r"argmax: there is no max in an empty"),
     (lambda: tg.zeros(2, 0).argmin(1), ValueError, r"argmin: there is no min in an empty"),
+    (lambda: tg.zeros(3).repeat(-1), ValueError, r"repeat: sizes must be >= 0"),
+    (lambda: tg.randperm(-1), ValueError, r"randperm: sizes must be >= 0"),
+    (lambda: tg.zeros(3).unsqueeze(0.5), TypeError, r"unsqueeze: dim must be an int"),
+    (lambda: tg.zeros(2).to("float99"), RuntimeError, r"to: 'float99' is neither a device"),
+    (lambda: tg.manual_seed(1.5), TypeError, r"manual_seed: a seed is an int"),
 ]
 
 
@@ -284,6 +289,16 @@ def test_bad_input_gets_an_error_of_this_library(call, error, message):
 
 
 # --- 9. smaller --------------------------------------------------------------------------
+
+
+def test_a_negative_seed_seeds_as_pytorch_reads_it():
+    assert tg.Generator().manual_seed(-1).initial_seed() == -1
+    np.testing.assert_array_equal(tg.randn(3, generator=tg.Generator().manual_seed(-1)),
+                                  tg.randn(3, generator=tg.Generator().manual_seed(2 ** 64 - 1)))
+
+
+def test_to_a_dtype_named_by_a_string():
+    assert tg.zeros(2).to("float64").dtype == tg.float64
 
 
 def test_a_number_beside_a_float64_tensor_keeps_float64():

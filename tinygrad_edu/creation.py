@@ -164,7 +164,8 @@ def randperm(n: int, *, generator=None, dtype=None, device=None,
              requires_grad: bool = False) -> Tensor:
     """A random order of 0, 1, ..., n - 1 (int64)."""
     as_device(device, "randperm")
-    order = _rng(generator, "randperm").permutation(int(n))
+    (n,) = _sizes((n,), "randperm")
+    order = _rng(generator, "randperm").permutation(n)
     dtype = np.int64 if dtype is None else as_dtype(dtype, "randperm")
     return Tensor(order.astype(dtype), requires_grad=requires_grad)
 

@@ -9,6 +9,8 @@ different ones.)
 
 from __future__ import annotations
 
+import operator
+
 import numpy as np
 
 
@@ -32,8 +34,13 @@ class Generator:
     def manual_seed(self, seed: int) -> Generator:
         """Reseed; returns the generator, so that `tg.Generator().manual_seed(42)` reads
         as one line."""
-        self._seed = int(seed)
-        self.rng = np.random.default_rng(self._seed)
+        try:
+            self._seed = operator.index(seed)
+        except TypeError:
+            raise TypeError(f"manual_seed: a seed is an int, got {seed!r}") from None
+        # (a negative seed is read as the unsigned 64-bit number with the same bits, as
+        # PyTorch reads it: NumPy takes only seeds >= 0)
+        self.rng = np.random.default_rng(self._seed % 2 ** 64)
         return self
 
     def initial_seed(self) -> int | None:

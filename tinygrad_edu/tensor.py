@@ -69,6 +69,15 @@ def _shape_args(shape: tuple, op: str) -> tuple:
         raise TypeError(f"{op}: a shape is a sequence of ints, got {shape!r}") from None
 
 
+def _names_dtype(text: str) -> bool:
+    """Is `text` a dtype's name ("float32", "int64"), as NumPy reads it?"""
+    try:
+        np.dtype(text)
+    except TypeError:
+        return False
+    return True
+
+
 def _sizes(shape: tuple, op: str) -> tuple:
     """A shape for a new tensor (zeros, randn, ...): ints, none of them negative."""
     shape = _shape_args(shape, op)
@@ -398,10 +407,13 @@ class Tensor:
         for arg in args:
             if isinstance(arg, Tensor):
                 dtype = arg.dtype
-            elif isinstance(arg, (str, Device)):
+            elif isinstance(arg, Device) or isinstance(arg, str) and not _names_dtype(arg):
                 device = arg
             else:
                 dtype = arg
+        if isinstance(device, str) and device.split(":")[0] not in ("cpu", "cuda", "mps"):
+            raise RuntimeError(f"to: {device!r} is neither a device ('cpu') nor a dtype "
+                               "(float32, float64, int64, ...)")
         as_device(device, "to")
         out = self if dtype is None else self.astype(dtype)
         return out.clone() if copy and out is self else out
@@ -1065,7 +1077,7 @@ class Tensor:
     def repeat(self, *sizes) -> Tensor:
         """Tile: repeat the tensor `sizes[i]` times along axis i (`np.tile`; PyTorch's
         `repeat`). Extra leading sizes add axes."""
-        sizes = _shape_args(sizes, "repeat")
+        sizes = _sizes(sizes, "repeat")
         if len(sizes) < self.ndim:
             raise ValueError(f"repeat: {len(sizes)} sizes for a tensor with {self.ndim} axes; "
                              "give at least one size per axis")
@@ -1145,6 +1157,8 @@ class Tensor:
     def unsqueeze(self, axis: int) -> Tensor:
         """Insert an axis of size 1 at position `axis`."""
         ndim = self.ndim + 1
+        if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool):
+            raise TypeError(f"unsqueeze: dim must be an int, got {axis!r}")
         if not -ndim <= axis < ndim:
             raise ValueError(f"unsqueeze: axis {axis} is out of range for a result with "
                              f"{ndim} dimensions")
