@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import inspect
+import math
+import os
+import shlex
+import signal
+import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
+
+
+class CommandError(Exception):
+    """What the command was asked to do cannot be done: `main` prints the message (which says
+    what to do instead) after "tinygrad-edu COMMAND:" and exits with status 2."""
 
 
 def neuron() -> bool:
@@ -43,13 +55,33 @@ def neuron() -> bool:
     return bool(report and report_np)
 
 
-def _out_dir(path: str) -> Path:
+def _out_dir(path: str, names: tuple[str, ...]) -> Path:
+    """The output folder, made if need be and checked to be writable before any work
+    starts, so that a long training run does not fail at the end, when it saves."""
+    fix = "choose another folder with --out DIR"
+    if not path:  # (an unset variable in a script: --out "$OUT"), not this folder
+        raise CommandError("--out needs a folder, such as --out tinygrad_edu_out (--out . "
+                           "for this one)")
     out = Path(path)
+    if out.exists() and not out.is_dir():
+        raise CommandError(f"--out {path}: {str(out)!r} is a file, not a folder: {fix}")
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as error:
-        raise SystemExit(f"tinygrad-edu: cannot create the output folder {path!r}: "
-                         f"{error.strerror}") from None
+        raise CommandError(f"cannot create the output folder {path!r} "
+                           f"({error.strerror or error}): {fix}") from None
+    try:
+        with tempfile.TemporaryFile(dir=out):  # the real test: os.access can be wrong
+            pass
+    except OSError as error:
+        if error.errno in (errno.EACCES, errno.EPERM):
+            fix += f", or make this one writable (chmod u+w {shlex.quote(path)})"
+        raise CommandError(f"cannot write into the output folder {path!r} "
+                           f"({error.strerror or error}): {fix}") from None
+    for name in names:  # the files the command will write there
+        if (out / name).is_dir():
+            raise CommandError(f"cannot write {out / name}: it is a folder; remove or rename "
+                               f"it, or {fix}")
     return out
 
 
@@ -96,7 +128,8 @@ def demo(args: argparse.Namespace) -> int:
     import tinygrad_edu as tg
     from tinygrad_edu.training import Config, Run
 
-    out = _out_dir(args.out)
+    out = _out_dir(args.out, ("loss_curve.png", "moons_decision_boundary.png", "graph.svg",
+                              "graph.dot", "digits_mlp.npz"))
     progress = not args.no_progress
     print("== 1. One neuron, by hand and by backprop ==")
     ok = neuron()
@@ -146,21 +179,142 @@ def _hidden_sizes(text: str) -> list[int]:
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"{text!r} is not a comma-separated list of layer sizes, such as 16,16") from None
+    if not sizes:
+        raise argparse.ArgumentTypeError(f"{text!r} gives no layer size: give at least one, "
+                                         "such as 16 or 16,16")
     if any(n <= 0 for n in sizes):
         raise argparse.ArgumentTypeError(f"layer sizes must be positive, got {text!r}")
     return sizes
 
 
+def _number(kind, text: str):
+    """`text` as an int or a finite float, or the usage error that says which it must be."""
+    what = "a whole number (an int)" if kind is int else "a number (a float)"
+    try:
+        value = kind(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+    return value
+
+
 def _positive(kind):
     def parse(text: str):
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a {kind.__name__}") from None
+        value = _number(kind, text)
         if value <= 0:
             raise argparse.ArgumentTypeError(f"must be positive, got {text}")
         return value
     return parse
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:  # (argparse's own words for a bad int, so that they read alike)
+        raise argparse.ArgumentTypeError(f"invalid int value: {text!r}: a seed is a whole "
+                                         "number, 0 or more") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"a seed is 0 or more (NumPy's generators take no "
+                                         f"negative seed), got {text}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    value = _number(float, text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"a time limit is 0 (no limit) or more seconds, "
+                                         f"got {text}")
+    return value
+
+
+# What `train` takes from the command line into its Config; with --resume they must agree
+# with the checkpoint's (only --epochs, the total to reach, may change).
+_CONFIG_OPTIONS = ("dataset", "model", "hidden", "activation", "optimizer", "lr",
+                   "batch_size", "seed")
+
+
+def _option(name: str, value) -> str:
+    """("batch_size", 32) -> "--batch-size 32", ("hidden", [16, 8]) -> "--hidden 16,8"."""
+    if isinstance(value, list):
+        value = ",".join(map(str, value))
+    return f"--{name.replace('_', '-')} {value}"
+
+
+def _new_run(args: argparse.Namespace):
+    from tinygrad_edu.training import Config, Run
+
+    given = {name: getattr(args, name) for name in _CONFIG_OPTIONS
+             if getattr(args, name) is not None}
+    if args.epochs is not None:
+        given["epochs"] = args.epochs
+    try:
+        return Run(Config(**given))  # Config's defaults for what is not given
+    except ValueError as error:  # options that do not fit together (a CNN on points,
+        # more convolutions than the image can be pooled for)
+        raise CommandError(error) from None
+
+
+def _resumed_run(args: argparse.Namespace):
+    """The run saved in --resume, after checking that the options given agree with it."""
+    from tinygrad_edu.training import Run, read_checkpoint
+
+    path = args.resume
+    if not path:
+        raise CommandError("--resume needs the checkpoint to continue, such as "
+                           "--resume tinygrad_edu_out/checkpoint.npz")
+    try:
+        checkpoint = read_checkpoint(path)
+    except OSError as error:
+        raise CommandError(f"cannot resume from {path}: {error.strerror or error}") from None
+    except ValueError as error:  # (a damaged file: tg.load's CheckpointError)
+        raise CommandError(f"cannot resume from {path}: {error}") from None
+    saved = checkpoint["config"]
+    conflicts = [f"{_option(name, getattr(args, name))} (it has {_option(name, saved[name])})"
+                 for name in _CONFIG_OPTIONS
+                 if getattr(args, name) is not None and name in saved
+                 and getattr(args, name) != saved[name]]
+    if conflicts:
+        raise CommandError(
+            f"cannot resume from {path} with other options than it was trained with: "
+            f"{'; '.join(conflicts)}. A resumed run continues exactly as it started (only "
+            "--epochs, the total to reach, may change): leave these options out, or start "
+            "a new run without --resume")
+    done = checkpoint["epoch"]
+    if args.epochs is not None and args.epochs < done:
+        raise CommandError(
+            f"--epochs {args.epochs}: {path} has already trained {done} epochs. --epochs is "
+            f"the total to reach, so give more than {done} (--epochs {done + 10} trains 10 "
+            f"more), or leave it out to train to the checkpoint's total, "
+            f"{saved.get('epochs')}")
+    changes = {"epochs": args.epochs} if args.epochs is not None else {}
+    try:
+        return Run.from_checkpoint(checkpoint, **changes)
+    except (ValueError, KeyError, TypeError) as error:  # (KeyError: str() would quote it)
+        text = error.args[0] if isinstance(error, KeyError) and error.args else error
+        raise CommandError(f"cannot resume from {path}: the run it describes cannot be "
+                           f"rebuilt: {text}") from None
+
+
+def _save_interrupted(run, out: Path) -> int:
+    """Ctrl-C: save the last whole epoch, say where and how to go on, exit with 130."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the save
+    if run is None or run.finished is None:
+        print("tinygrad-edu train: interrupted (Ctrl-C) before an epoch finished: nothing "
+              "was saved", file=sys.stderr)
+        return 130
+    try:
+        path = run.save(out / "checkpoint.npz", run.finished)
+    except OSError as error:
+        print(f"tinygrad-edu train: interrupted (Ctrl-C), and the last finished epoch could "
+              f"not be saved to {out / 'checkpoint.npz'}: {error.strerror or error}",
+              file=sys.stderr)
+        return 130
+    done, total = run.finished["epoch"], run.finished["config"]["epochs"]
+    print(f"tinygrad-edu train: interrupted (Ctrl-C): saved epoch {done} of {total} to "
+          f"{path}; go on with: tinygrad-edu train --resume {shlex.quote(path)} --out "
+          f"{shlex.quote(str(out))}", file=sys.stderr)
+    return 130
 
 
 def train(args: argparse.Namespace) -> int:
@@ -171,37 +325,30 @@ def train(args: argparse.Namespace) -> int:
 
     Writes into --out: checkpoint.npz (resume with --resume), loss_curve.png, and for 2-D
     datasets decision_boundary.png. The same --seed gives the same run, and a resumed run
-    continues exactly as if it had never stopped.
+    continues exactly as if it had never stopped: it keeps the options it was saved with
+    (giving a different one is an error), except --epochs, the total to reach.
+
+    Ctrl-C saves the last finished epoch as checkpoint.npz in --out, ready to resume.
     """
     import tinygrad_edu as tg
-    from tinygrad_edu.training import Config, Run
 
-    out = _out_dir(args.out)
-    if args.resume:
-        try:
-            run = Run.resume(args.resume, **({"epochs": args.epochs} if args.epochs else {}))
-        except (OSError, ValueError, KeyError) as error:
-            print(f"tinygrad-edu train: cannot resume from {args.resume}: {error}",
-                  file=sys.stderr)
-            return 2
-        print(f"Resuming {run.config.dataset} at epoch {run.epoch} of {run.config.epochs}")
-    else:
-        config = Config(dataset=args.dataset, model=args.model,
-                        hidden=args.hidden or [16, 16], activation=args.activation,
-                        optimizer=args.optimizer, lr=args.lr, epochs=args.epochs or 100,
-                        batch_size=args.batch_size, seed=args.seed)
-        try:
-            run = Run(config)
-        except ValueError as error:  # options that do not fit together (a CNN on points,
-            # more convolutions than the image can be pooled for)
-            print(f"tinygrad-edu train: {error}", file=sys.stderr)
-            return 2
-    config = run.config
-    print(f"{config.dataset}: {len(run.y_train)} training samples, {len(run.y_test)} held out")
-    print(run.model)
-    print(f"{config.optimizer} lr={config.lr}, batch size {config.batch_size}, "
-          f"{config.epochs} epochs, seed {config.seed}")
-    run.fit(config.epochs, progress=not args.no_progress)
+    out = _out_dir(args.out, ("checkpoint.npz", "loss_curve.png", "decision_boundary.png"))
+    run = None
+    try:
+        if args.resume is not None:
+            run = _resumed_run(args)
+            print(f"Resuming {run.config.dataset} at epoch {run.epoch} of {run.config.epochs}")
+        else:
+            run = _new_run(args)
+        config = run.config
+        print(f"{config.dataset}: {len(run.y_train)} training samples, "
+              f"{len(run.y_test)} held out")
+        print(run.model)
+        print(f"{config.optimizer} lr={config.lr}, batch size {config.batch_size}, "
+              f"{config.epochs} epochs, seed {config.seed}")
+        run.fit(config.epochs, progress=not args.no_progress)
+    except KeyboardInterrupt:
+        return _save_interrupted(run, out)
     if run.history["test accuracy"]:
         print(f"final: train loss {run.history['train loss'][-1]:.4f}, train accuracy "
               f"{run.history['train accuracy'][-1]:.1%}, test accuracy "
@@ -230,7 +377,8 @@ def _graph_options() -> argparse.ArgumentParser:
                          help="the file to write: .svg, .png or .pdf (drawn by Graphviz's "
                               "dot program), or .dot for the DOT text (default: graph.svg)")
     options.add_argument("--no-grads", action="store_true",
-                         help="do not run backward: draw the values only")
+                         help="do not run backward: draw the values only (with "
+                              "--explain, the table shows the local derivatives only)")
     options.add_argument("--explain", action="store_true",
                          help="print the backward pass as a table, one step per row")
     return options
@@ -272,6 +420,24 @@ def _numbers_text(array) -> str:
     """2.0 -> '2', [1., 0.5] -> '[1, 0.5]': six significant digits, long arrays summarized."""
     return np.array2string(np.asarray(array), separator=", ", threshold=20,
                            formatter={"float_kind": lambda v: f"{v:.6g}"})
+
+
+def _local_derivatives(table) -> str:
+    """explain_backward's table without its gradient columns (upstream, contribution,
+    gathered) and leaf gradients: what --no-grads leaves is each step's local derivative."""
+    columns = ("step", "result", "input", "local derivative")
+    rows = [columns] + [(str(row["step"]), f"{row['result']} ({row['op']})", row["input"],
+                         row["local"].replace("\n", " ")) for row in table.rows]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(columns))]
+    lines = ["Forward (each result named for the table):"]
+    lines += ["  " + line for line in table.forward_lines]
+    lines += ["", "Newest op first: the derivative of each op's result with respect to each "
+              "of its inputs."]
+    for k, row in enumerate(rows):
+        lines.append("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+        if k == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return "\n".join(lines)
 
 
 def graph(args: argparse.Namespace) -> int:
@@ -345,15 +511,15 @@ def graph(args: argparse.Namespace) -> int:
 
         # backward needs one number to start from: f itself, or L = sum(f)
         root, root_name = f, "f"
-        wants_backward = not args.no_grads or args.explain
-        if wants_backward and f.requires_grad and f.data.size != 1:
+        if not args.no_grads and f.requires_grad and f.data.size != 1:
             root, root_name = f.sum(), "L"
             root.name = "L"
             print("f is not a scalar, so backward runs on L = sum(f): the gradients below "
                   "are dL/dNAME")
         table = None
-        if args.explain and root.grad_fn is not None:
-            table = tg.viz.explain_backward(root, show=False)  # before backward frees the graph
+        if args.explain and root.grad_fn is not None:  # before backward frees the graph;
+            # with --no-grads f may not be a scalar: start from ones, as sum(f) would
+            table = tg.viz.explain_backward(root, gradient=np.ones_like(root.data), show=False)
         if not args.no_grads and f.requires_grad:
             with np.errstate(all="ignore"):  # inf and nan are shown, not warned about
                 root.backward()
@@ -363,7 +529,10 @@ def graph(args: argparse.Namespace) -> int:
                 print(f"  d{root_name}/d{name} = {grad}")
         elif not f.requires_grad:
             print("(the formula uses no variables, so there is nothing to differentiate)")
-        if table is not None:
+        if table is not None and args.no_grads:
+            print("\nBackward, step by step (--no-grads: the local derivatives only):")
+            print(_local_derivatives(table))
+        elif table is not None:
             print("\nBackward, step by step:")
             print(table)
         elif args.explain:
@@ -403,29 +572,106 @@ def gradcheck(args: argparse.Namespace) -> int:
     SHAPES = [((3,),), ((2, 3), (3,))], one tuple of input shapes per case, and
     INPUTS = make(rng, shapes) -> list of arrays for inputs with a domain (log needs
     x > 0); --shapes replaces SHAPES. Exit status: 0 when every check passes, 1 when one
-    fails, 2 when the check cannot run (no such file or name, a file that raises).
+    fails, 2 when the check cannot run (no such file or name, a file that raises, a check
+    that does not finish within --timeout seconds).
     """
+    if args.timeout == 0:
+        return _gradcheck_here(args)
+    return _gradcheck_in_child(args)
+
+
+def _gradcheck_here(args: argparse.Namespace) -> int:
+    """The check, in this process: the file is imported and the op run here."""
     from tinygrad_edu.grader import GraderError, run
 
     try:
         return run(args.target, shapes=args.shapes, seed=args.seed)
     except GraderError as problem:
-        print(f"tinygrad-edu gradcheck: {problem}", file=sys.stderr)
-        return 2
+        raise CommandError(problem) from None
+    except (ValueError, MemoryError) as problem:  # arrays NumPy cannot make: from SHAPES
+        # too large, or INPUTS that returned something other than arrays of numbers
+        raise CommandError(f"cannot make the inputs of {args.target} ({type(problem).__name__}:"
+                           f" {problem}): check the file's SHAPES and INPUTS (one array of "
+                           "numbers per input, of the case's shape) or --shapes") from None
+
+
+# The child process of a check with a time limit: this command again, with --timeout 0,
+# ignoring Ctrl-C (the parent stops it) and importing this copy of tinygrad_edu.
+_CHILD = ("import signal, sys; signal.signal(signal.SIGINT, signal.SIG_IGN); "
+          "sys.path.insert(0, sys.argv.pop(1)); "
+          "from tinygrad_edu.cli import main; sys.exit(main(sys.argv[1:]))")
+
+
+def _gradcheck_in_child(args: argparse.Namespace) -> int:
+    """The check in a child process, stopped after --timeout seconds. The student's file
+    may loop forever, at import or in its op, and only another process can always stop
+    it: a signal to this one would wait for a long NumPy call to return, and the code
+    may catch the exception the signal raises."""
+    command = [sys.executable, "-c", _CHILD, str(Path(__file__).resolve().parent.parent),
+               "gradcheck", "--seed", str(args.seed), "--timeout", "0"]
+    if args.shapes:
+        command += ["--shapes", *(_case_text(case) for case in args.shapes)]
+    command += ["--", args.target]
+    sys.stdout.flush()  # the child writes to the same stdout and stderr
+    sys.stderr.flush()
+    child = subprocess.Popen(command, stdin=subprocess.DEVNULL)
+    try:
+        status = child.wait(timeout=args.timeout)
+    except subprocess.TimeoutExpired:
+        seconds = f"{args.timeout:g} second{'' if args.timeout == 1 else 's'}"
+        raise CommandError(
+            f"{args.target} did not finish within {seconds} and was stopped: does the "
+            "file's top-level code, or the op's forward or backward, loop forever? Fix the "
+            f"loop, or allow more time, such as --timeout {2 * args.timeout:g} (--timeout 0: "
+            "no limit)") from None
+    finally:
+        if child.poll() is None:  # timed out, or Ctrl-C in this process
+            child.kill()
+            child.wait()
+    if status < 0:  # killed by a signal: a crash in C code (NumPy, an extension)
+        try:
+            name = signal.Signals(-status).name
+        except ValueError:
+            name = f"signal {-status}"
+        raise CommandError(f"the check of {args.target} was killed by {name}, before it "
+                           "could report")
+    if status not in (0, 1, 2, 130, 141):  # (the child's own: Ctrl-C, a closed pipe)
+        raise CommandError(f"the check of {args.target} stopped with exit status {status} "
+                           "(does the file call sys.exit or os._exit?)")
+    return status
+
+
+_MAX_CHECKED_ELEMENTS = 10_000  # per input of --shapes
 
 
 def _shapes_case(text: str) -> tuple:
     from tinygrad_edu.grader import parse_case
 
     try:
-        return parse_case(text)
+        case = parse_case(text)
     except ValueError as problem:
         raise argparse.ArgumentTypeError(str(problem)) from None
+    for shape in case:
+        if 0 in shape:
+            raise argparse.ArgumentTypeError(
+                f"{text!r}: a size of 0 makes an empty input, with no gradient to check")
+        if math.prod(shape) > _MAX_CHECKED_ELEMENTS:
+            raise argparse.ArgumentTypeError(
+                f"{text!r}: an input of shape {shape} has {math.prod(shape):,} elements; "
+                "gradcheck perturbs them one by one and keeps a Jacobian of (output size) x "
+                f"(input size) numbers, so give at most {_MAX_CHECKED_ELEMENTS:,} (a few "
+                "dozen find any mistake)")
+    return case
+
+
+def _case_text(case: tuple) -> str:
+    """((3, 4), (4,), ()) -> "3x4,4,()": a --shapes case, as it is typed."""
+    return ",".join("x".join(map(str, shape)) if shape else "()" for shape in case)
 
 
 def build_parser() -> argparse.ArgumentParser:
     from tinygrad_edu import __version__
-    from tinygrad_edu.training import ACTIVATIONS, DATASETS, MODELS, OPTIMIZERS
+    from tinygrad_edu.training import ACTIVATIONS, DATASETS, MODELS, OPTIMIZERS, Config
     from tinygrad_edu.viz.expression import FUNCTIONS
 
     parser = argparse.ArgumentParser(
@@ -435,10 +681,11 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
 
-    def common(p):
+    def common(p, seed=0):
         p.add_argument("--out", default="tinygrad_edu_out", metavar="DIR",
                        help="folder for the files written (default: ./tinygrad_edu_out)")
-        p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+        p.add_argument("--seed", type=_seed, default=seed,
+                       help="random seed, 0 or more (default: 0)")
         p.add_argument("--no-progress", action="store_true", help="no progress bars")
 
     p = commands.add_parser("demo", help="backprop through a neuron, then train two MLPs",
@@ -450,26 +697,36 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("train", help="train a classifier (an MLP or a CNN) and save it",
                             description=inspect.cleandoc(train.__doc__),
                             formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--dataset", choices=DATASETS, default="moons",
-                   help="toy 2-D sets (1,000 points) or the 8x8 digits (default: moons)")
-    p.add_argument("--model", choices=MODELS, default="mlp",
-                   help="mlp, or cnn: convolutions for the digits images (default: mlp)")
-    p.add_argument("--hidden", type=_hidden_sizes, default=None, metavar="SIZES",
+    # The Config options default to None, so that --resume can tell the ones given (which
+    # must agree with the checkpoint) from the ones left out; a new run fills those in
+    # from Config's defaults.
+    defaults = Config()
+    p.add_argument("--dataset", choices=DATASETS,
+                   help="toy 2-D sets (1,000 points) or the 8x8 digits "
+                        f"(default: {defaults.dataset})")
+    p.add_argument("--model", choices=MODELS,
+                   help=f"mlp, or cnn: convolutions for the digits images (default: "
+                        f"{defaults.model})")
+    p.add_argument("--hidden", type=_hidden_sizes, metavar="SIZES",
                    help="hidden layer sizes, comma-separated; for --model cnn the channels "
-                        "of each convolution (default: 16,16)")
-    p.add_argument("--activation", choices=sorted(ACTIVATIONS), default="relu",
-                   help="between the hidden layers (default: relu)")
-    p.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default="adam",
-                   help="with PyTorch's defaults apart from --lr (default: adam)")
-    p.add_argument("--lr", type=_positive(float), default=0.01,
-                   help="learning rate (default: 0.01)")
-    p.add_argument("--epochs", type=_positive(int), default=None,
-                   help="epochs in all (default: 100; with --resume, the checkpoint's)")
-    p.add_argument("--batch-size", type=_positive(int), default=32,
-                   help="samples per step (default: 32)")
+                        "of each convolution (default: "
+                        f"{','.join(map(str, defaults.hidden))})")
+    p.add_argument("--activation", choices=sorted(ACTIVATIONS),
+                   help=f"between the hidden layers (default: {defaults.activation})")
+    p.add_argument("--optimizer", choices=sorted(OPTIMIZERS),
+                   help="with PyTorch's defaults apart from --lr (default: "
+                        f"{defaults.optimizer})")
+    p.add_argument("--lr", type=_positive(float),
+                   help=f"learning rate (default: {defaults.lr})")
+    p.add_argument("--epochs", type=_positive(int),
+                   help=f"epochs in all (default: {defaults.epochs}; with --resume, the "
+                        "checkpoint's, and more to train longer)")
+    p.add_argument("--batch-size", type=_positive(int),
+                   help=f"samples per step (default: {defaults.batch_size})")
     p.add_argument("--resume", metavar="CHECKPOINT",
-                   help="continue the run saved in this checkpoint.npz (its options are used)")
-    common(p)
+                   help="continue the run saved in this checkpoint.npz, with its options "
+                        "(giving a different one is an error; --epochs may grow)")
+    common(p, seed=None)
     p.set_defaults(run=train)
 
     p = commands.add_parser(
@@ -493,20 +750,49 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("target", metavar="FILE.py::NAME",
                    help="the file and the tg.Function subclass (or function) in it")
-    p.add_argument("--shapes", nargs="+", type=_shapes_case, metavar="CASE",
+    p.add_argument("--shapes", nargs="+", action="extend", type=_shapes_case,
+                   metavar="CASE",
                    help="the cases to check instead of the file's SHAPES: each CASE is the "
                         "input shapes separated by commas, sizes by x, such as 3x4,4 "
                         "(and () for a scalar)")
-    p.add_argument("--seed", type=int, default=0,
-                   help="seed of the random inputs (default: 0)")
+    p.add_argument("--seed", type=_seed, default=0,
+                   help="seed of the random inputs, 0 or more (default: 0)")
+    p.add_argument("--timeout", type=_seconds, default=60, metavar="SECONDS",
+                   help="stop a check that has not finished after this many seconds, as "
+                        "when the op loops forever (default: 60). The check runs in a child "
+                        "process; with 0, no limit, it runs in this one (where breakpoint() "
+                        "in your op works)")
     p.set_defaults(run=gradcheck)
     return parser
+
+
+# What to make smaller when a command runs out of memory.
+_SMALLER = {"demo": "close other programs", "train": "use smaller --hidden or --batch-size",
+            "graph": "use shorter vectors", "gradcheck": "use smaller shapes"}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    return args.run(args)
+    name = f"tinygrad-edu {args.command}"
+    try:
+        status = args.run(args)
+        sys.stdout.flush()  # (so that a closed pipe shows here, not in Python's last flush)
+        return status
+    except CommandError as problem:
+        print(f"{name}: {problem}", file=sys.stderr)
+        return 2
+    except MemoryError as problem:
+        print(f"{name}: out of memory ({problem or 'MemoryError'}): "
+              f"{_SMALLER[args.command]}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"\n{name}: interrupted (Ctrl-C)", file=sys.stderr)
+        return 130  # 128 + SIGINT, as the shell reports a command stopped by Ctrl-C
+    except BrokenPipeError:  # the reader of the output has gone (`... | head`): stop
+        # quietly; stdout goes nowhere now, so that Python's last flush cannot fail again
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE, as for other commands whose pipe closes
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ and `tinygrad-edu train` share it:
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 
 import numpy as np
 
@@ -159,6 +159,7 @@ class Run:
                                       seed=config.seed)
         self.epoch = 0
         self.history = {"train loss": [], "train accuracy": [], "test accuracy": []}
+        self.finished: dict | None = None  # the checkpoint of the last epoch `fit` finished
 
     def train_epoch(self) -> float:
         """One pass over the training set; returns the mean loss over its batches."""
@@ -179,33 +180,55 @@ class Run:
         return total / batches
 
     def fit(self, epochs: int, progress: bool = True, label: str = "") -> None:
-        """Train until `epochs` epochs are done in all, with a tqdm progress bar."""
+        """Train until `epochs` epochs are done in all, with a tqdm progress bar.
+
+        After each epoch, `self.finished` keeps a copy of the run's checkpoint. Ctrl-C
+        (KeyboardInterrupt) stops training in the middle of an epoch, where the weights,
+        the optimizer and the shuffling are half-way through it and could not resume
+        exactly; `self.save(path, self.finished)` still saves the last whole epoch.
+        """
         from tqdm import tqdm
 
         bar = tqdm(range(self.epoch, epochs), initial=self.epoch, total=epochs,
                    desc=label or self.config.dataset, unit="epoch", disable=not progress,
                    leave=True, dynamic_ncols=True)
-        for _ in bar:
-            loss = self.train_epoch()
-            bar.set_postfix(loss=f"{loss:.4f}",
-                            train_acc=f"{self.history['train accuracy'][-1]:.3f}",
-                            test_acc=f"{self.history['test accuracy'][-1]:.3f}")
-        bar.close()
+        try:
+            for _ in bar:
+                loss = self.train_epoch()
+                self.finished = self.checkpoint()  # what Ctrl-C in the next epoch can save
+                bar.set_postfix(loss=f"{loss:.4f}",
+                                train_acc=f"{self.history['train accuracy'][-1]:.3f}",
+                                test_acc=f"{self.history['test accuracy'][-1]:.3f}")
+        finally:
+            bar.close()  # (on Ctrl-C too, so that what is printed next starts a new line)
 
     # --- checkpoints -------------------------------------------------------------------
 
-    def save(self, path) -> str:
-        """Model, optimizer, epoch, history, config and the shuffling state, in one file."""
-        save({"config": asdict(self.config), "epoch": self.epoch, "history": self.history,
-              "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
-              "shuffle_state": self.loader.generator.bit_generator.state}, path)
+    def checkpoint(self) -> dict:
+        """Model, optimizer, epoch, history, config and the shuffling state, as copies:
+        training on does not change the dict returned."""
+        return {"config": asdict(self.config), "epoch": self.epoch,
+                "history": {key: list(values) for key, values in self.history.items()},
+                # state_dict() shares memory with the model (optimizer.state_dict() copies)
+                "model": {key: Tensor(tensor.data.copy())
+                          for key, tensor in self.model.state_dict().items()},
+                "optimizer": self.optimizer.state_dict(),
+                "shuffle_state": self.loader.generator.bit_generator.state}
+
+    def save(self, path, checkpoint: dict | None = None) -> str:
+        """Write `checkpoint` (by default the run as it is now) to `path`; returns the path."""
+        save(checkpoint if checkpoint is not None else self.checkpoint(), path)
         return os.fspath(path)
 
     @classmethod
     def resume(cls, path, **changes) -> Run:
-        """Rebuild a run from its checkpoint, ready to continue exactly where it stopped.
-        `changes` may set a new `epochs` (the total to reach)."""
-        checkpoint = load(path)
+        """Rebuild a run from its checkpoint file, ready to continue exactly where it
+        stopped. `changes` may set a new `epochs` (the total to reach)."""
+        return cls.from_checkpoint(read_checkpoint(path), **changes)
+
+    @classmethod
+    def from_checkpoint(cls, checkpoint: dict, **changes) -> Run:
+        """The run saved in `checkpoint` (as `read_checkpoint` returns it)."""
         config = Config(**{**checkpoint["config"], **changes})
         run = cls(config)
         run.model.load_state_dict(checkpoint["model"])
@@ -214,3 +237,38 @@ class Run:
         run.epoch = checkpoint["epoch"]
         run.history = {key: list(values) for key, values in checkpoint["history"].items()}
         return run
+
+
+CHECKPOINT_KEYS = ("config", "epoch", "history", "model", "optimizer", "shuffle_state")
+
+
+def read_checkpoint(path) -> dict:
+    """The checkpoint of a training run (`Run.save`, `tinygrad-edu train`) in `path`.
+
+    Raises ValueError when the file is another kind of tinygrad_edu checkpoint (a model's
+    state dict saved with tg.save, say), and `tg.load`'s CheckpointError (a ValueError)
+    when it is no checkpoint at all or is damaged.
+    """
+    checkpoint = load(path)
+    where = f"{os.fspath(path)!r} is a tinygrad_edu checkpoint, but not of a training run"
+    if not isinstance(checkpoint, dict):
+        raise ValueError(f"{where}: it holds a {type(checkpoint).__name__}, where Run.save "
+                         f"writes a dict with {', '.join(CHECKPOINT_KEYS)}")
+    missing = [key for key in CHECKPOINT_KEYS if key not in checkpoint]
+    if missing:
+        arrays = all(isinstance(value, (Tensor, np.ndarray)) for value in checkpoint.values())
+        hint = (" It holds only arrays, as a state dict does: load it into a model with "
+                "model.load_state_dict(tg.load(path))." if checkpoint and arrays else "")
+        raise ValueError(f"{where}: it has no {', '.join(missing)}, which Run.save writes "
+                         f"(it has {', '.join(map(str, list(checkpoint)[:6])) or 'nothing'})."
+                         + hint)
+    config, epoch = checkpoint["config"], checkpoint["epoch"]
+    if not isinstance(config, dict):
+        raise ValueError(f"{where}: its config is a {type(config).__name__}, not a dict")
+    unknown = sorted(set(config) - {f.name for f in fields(Config)})
+    if unknown:
+        raise ValueError(f"{where} that this version knows: its config has "
+                         f"{', '.join(map(str, unknown))}, which Config does not")
+    if not isinstance(epoch, int) or isinstance(epoch, bool) or epoch < 0:
+        raise ValueError(f"{where}: its epoch is {epoch!r:.40}, not a count of epochs")
+    return checkpoint
