@@ -344,3 +344,16 @@ def test_autograd_grad_of_a_hooked_non_leaf_is_the_hooked_gradient_as_pytorch():
     y.register_hook(lambda g: g * 10)
     (g,) = tg.autograd.grad((y * 3).sum(), [y])
     np.testing.assert_array_equal(g.data, [30.0, 30.0])
+
+
+@pytest.mark.parametrize("values, dim", [([2.0, 3.0], None), ([2.0, 0.0, 3.0], None),
+                                         ([[1.5, -2.0, 0.5], [3.0, 0.0, 2.0]], 1),
+                                         ([[1.5, -2.0], [3.0, 0.5]], (0, 1))])
+def test_prod_has_a_second_derivative(values, dim):
+    # d2/dx0 dx1 of x0 * x1 is 1, not the 0 that a backward computed with NumPy would give
+    x = leaf(values)
+    assert tg.gradgradcheck(lambda v: v.prod() if dim is None else v.prod(dim), [x])
+    a = leaf([2.0, 3.0])
+    (g,) = tg.autograd.grad(a.prod(), [a], create_graph=True)
+    g[0].backward()
+    np.testing.assert_array_equal(a.grad.data, [0.0, 1.0])

@@ -673,6 +673,8 @@ class Prod(Function):
     def backward(ctx, grad_output):
         # dy/dx_i = the product of all the other elements (not y / x_i: x_i may be 0)
         (x,) = ctx.saved_tensors
+        if ctx.create_graph:
+            return Prod._recorded_backward(ctx, x, grad_output)
         moved = np.moveaxis(x.data, ctx.axes, tuple(range(-len(ctx.axes), 0)))
         flat = moved.reshape(moved.shape[:moved.ndim - len(ctx.axes)] + (-1,))
         ones = np.ones_like(flat[..., :1])
@@ -680,6 +682,22 @@ class Prod(Function):
         after = np.cumprod(np.concatenate([ones, flat[..., :0:-1]], axis=-1), axis=-1)
         others = (before * after[..., ::-1]).reshape(moved.shape)
         others = np.moveaxis(others, tuple(range(-len(ctx.axes), 0)), ctx.axes)
+        kept = grad_output.reshape(_kept_shape(x.shape, ctx.axes)).expand(*x.shape)
+        return kept * others
+
+    @staticmethod
+    def _recorded_backward(ctx, x, grad_output):
+        """The same products as Tensor ops, for create_graph: with the k reduced elements
+        on the last axis, row i of a k x k matrix holds them all with 1 in place of x_i,
+        and the product of row i is dy/dx_i (k^2 numbers: only for higher derivatives)."""
+        kept_axes = [i for i in range(x.ndim) if i not in ctx.axes]
+        order = kept_axes + list(ctx.axes)
+        moved = x.permute(*order)
+        k = int(np.prod([x.shape[i] for i in ctx.axes]))
+        lead = moved.shape[:len(kept_axes)]
+        rows = moved.reshape(lead + (1, k)).expand(*lead, k, k)
+        others = where(np.eye(k, dtype=bool), 1.0, rows).prod(-1)
+        others = others.reshape(moved.shape).permute(*np.argsort(order))
         kept = grad_output.reshape(_kept_shape(x.shape, ctx.axes)).expand(*x.shape)
         return kept * others
 
