@@ -357,3 +357,27 @@ def test_prod_has_a_second_derivative(values, dim):
     (g,) = tg.autograd.grad(a.prod(), [a], create_graph=True)
     g[0].backward()
     np.testing.assert_array_equal(a.grad.data, [0.0, 1.0])
+
+
+def test_gradgradcheck_names_itself_and_a_backward_computed_from_arrays():
+    class ExpFromArrays(tg.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return ctx.save_output(np.exp(x.data))
+
+        @staticmethod
+        def backward(ctx, grad_output):
+            return grad_output * ctx.output.data  # right value, a constant to create_graph
+
+    x = leaf([1.0, 2.0])
+    assert tg.gradcheck(ExpFromArrays.apply, [x])
+    report = tg.gradgradcheck(ExpFromArrays.apply, [x], verbose=False)
+    assert not report
+    text = str(report)
+    assert text.startswith("gradgradcheck FAILED")
+    assert "was backward computed from arrays (.data, NumPy functions)?" in text
+
+
+def test_squeeze_of_an_axis_that_is_not_size_1_leaves_it_as_pytorch():
+    assert tg.zeros(2, 1, 3).squeeze(0).shape == (2, 1, 3)   # PyTorch: unchanged
+    assert tg.zeros(2, 1, 3).squeeze((0, 1)).shape == (2, 3)

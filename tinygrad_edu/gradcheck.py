@@ -65,13 +65,14 @@ class GradcheckReport:
     inputs: list = field(default_factory=list)
     error: str | None = None  # an exception raised while computing gradients
     hints: list = field(default_factory=list)  # what the error probably means
+    check: str = "gradcheck"  # or "gradgradcheck": which derivatives were checked
 
     def __bool__(self) -> bool:
         return self.passed
 
     def __str__(self) -> str:
         verdict = "passed" if self.passed else "FAILED"
-        lines = [f"gradcheck {verdict} (method={self.method}, eps={self.eps:g}, "
+        lines = [f"{self.check} {verdict} (method={self.method}, eps={self.eps:g}, "
                  f"atol={self.atol:g}, rtol={self.rtol:g})"]
         if self.error:
             lines.append(f"  error while computing gradients: {self.error}")
@@ -239,6 +240,10 @@ HINT_SIGN = ("the analytic gradient is the numeric one with the opposite sign: i
 HINT_ZERO = ("the analytic gradient is zero everywhere but the numeric one is not: the "
              "gradient is not propagated: did you return None/zeros, detach, or use .data "
              "in forward?")
+HINT_ZERO_SECOND = ("the second derivative backward gives is zero everywhere but the "
+                    "numeric one is not: was backward computed from arrays (.data, NumPy "
+                    "functions)? create_graph records those as constants; write backward "
+                    "with Tensor ops, or give the op its own backward Function")
 HINT_TRANSPOSE = ("the analytic gradient is the numeric one transposed: did you forget to "
                   "transpose (use x.T / swap the matmul operands)?")
 HINT_MUTATED = ("forward changed its input in place (x.data[...] = / +=): compute on a copy "
@@ -381,7 +386,7 @@ def _error_hints(message: str) -> list[str]:
 
 def gradcheck(f, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,
               method: str = "central", raise_exception: bool = False,
-              verbose: bool = True) -> GradcheckReport:
+              verbose: bool = True, _check: str = "gradcheck") -> GradcheckReport:
     """Compare the gradients backward computes with finite differences, in float64.
 
     Args:
@@ -399,7 +404,7 @@ def gradcheck(f, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e
     if method not in METHODS:
         raise ValueError(f"gradcheck: method must be one of {METHODS}, got {method!r}")
     args, checked = _prepare_inputs(inputs)
-    report = GradcheckReport(True, method, eps, atol, rtol)
+    report = GradcheckReport(True, method, eps, atol, rtol, check=_check)
     originals = [(args[i], args[i].data.copy()) for i in checked]
     outs = _outputs_as_list(f(*args))  # a function returning no Tensor is misuse: raise
     mutated = {i for i, (leaf, original) in zip(checked, originals)
@@ -428,6 +433,9 @@ def gradcheck(f, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e
                 if i not in mutated:  # (after a mutation the comparison says little)
                     item.hints += _hints(analytic[j], numeric, ok, args[i].data, eps, atol,
                                          rtol)
+                    if _check == "gradgradcheck":  # f is a backward: say so in the hint
+                        item.hints = [HINT_ZERO_SECOND if h is HINT_ZERO else h
+                                      for h in item.hints]
             report.passed = report.passed and passed
             report.inputs.append(item)
     if not report.passed:
@@ -464,4 +472,4 @@ def gradgradcheck(f, inputs, grad_outputs=None, eps: float = 1e-6, atol: float =
                      for g, x in zip(grads, leaves))
 
     return gradcheck(first_derivatives, args, eps=eps, atol=atol, rtol=rtol, method=method,
-                     raise_exception=raise_exception, verbose=verbose)
+                     raise_exception=raise_exception, verbose=verbose, _check="gradgradcheck")

@@ -1144,14 +1144,10 @@ class Tensor:
         return ops.Expand.apply(self, shape=shape)
 
     def squeeze(self, axis=None) -> Tensor:
-        """Remove axes of size 1 (all of them, or the given ones: an error if not size 1)."""
+        """Remove axes of size 1: all of them, or those of `axis` that have size 1 (as in
+        PyTorch, a given axis of another size stays; NumPy's squeeze would raise)."""
         axes = ops._normalize_axes(axis, self.ndim, "squeeze")
-        if axis is None:
-            axes = tuple(i for i in axes if self.shape[i] == 1)
-        for i in axes:
-            if self.shape[i] != 1:
-                raise ValueError(f"squeeze: axis {i} has size {self.shape[i]}, not 1 "
-                                 f"(tensor of shape {self.shape})")
+        axes = tuple(i for i in axes if self.shape[i] == 1)
         return self.reshape(tuple(n for i, n in enumerate(self.shape) if i not in axes))
 
     def unsqueeze(self, axis: int) -> Tensor:
