@@ -470,9 +470,9 @@ def test_explain_with_no_grads_of_a_vector_does_not_sum_it(run, tmp_path):
 @pytest.mark.parametrize("source, part", [
     ("def f(x):\n    return x\n\n\nSHAPES = [((3,),)]\n\n\n"
      "def INPUTS(rng, shapes):\n    return ['abc']\n",
-     "cannot make the inputs of op.py::f (ValueError: could not convert string to float"),
+     "op.py: cannot make the inputs of case 1, shapes (3,) (ValueError: could not convert"),
     ("def f(x):\n    return x\n\n\nSHAPES = [((10 ** 30,),)]\n",
-     "cannot make the inputs of op.py::f"),
+     "op.py: cannot make the inputs of case 1"),
     ("import sys\n\n\ndef f(x):\n    sys.exit(7)\n",
      "the check of op.py::f stopped with exit status 7"),
 ])

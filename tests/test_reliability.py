@@ -381,3 +381,11 @@ def test_gradgradcheck_names_itself_and_a_backward_computed_from_arrays():
 def test_squeeze_of_an_axis_that_is_not_size_1_leaves_it_as_pytorch():
     assert tg.zeros(2, 1, 3).squeeze(0).shape == (2, 1, 3)   # PyTorch: unchanged
     assert tg.zeros(2, 1, 3).squeeze((0, 1)).shape == (2, 3)
+
+
+def test_an_empty_list_index_picks_nothing():
+    x = leaf([[1.0, 2.0], [3.0, 4.0]])
+    y = x[[]]
+    assert y.shape == (0, 2)  # PyTorch: tensor([], size=(0, 2))
+    (y.sum() + x.sum()).backward()
+    np.testing.assert_array_equal(x.grad.data, np.ones((2, 2)))

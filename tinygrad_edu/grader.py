@@ -271,9 +271,15 @@ def make_cases(target: Target, shapes=None, seed: int = 0) -> list[Case]:
             except Exception as error:  # the file's own helper is broken: not a grade
                 raise GraderError(f"{target.path.name}: INPUTS(rng, {case_shapes}) raised "
                                   f"{type(error).__name__}: {error}") from None
-        else:
-            arrays = [rng.standard_normal(shape) for shape in case_shapes]
-        arrays = [np.array(a, dtype=np.float64) for a in arrays]
+        try:  # (INPUTS may return strings or ragged lists; SHAPES may be too large)
+            if target.make_inputs is None:
+                arrays = [rng.standard_normal(shape) for shape in case_shapes]
+            arrays = [np.array(a, dtype=np.float64) for a in arrays]
+        except (TypeError, ValueError, MemoryError) as error:
+            raise GraderError(f"{target.path.name}: cannot make the inputs of case {number}, "
+                              f"shapes {_shapes_text(case_shapes)} ({type(error).__name__}: "
+                              f"{error}): SHAPES and INPUTS must give one array of numbers "
+                              "per input, of the case's shape") from None
         got = tuple(a.shape for a in arrays)
         if got != case_shapes:
             raise GraderError(f"{target.path.name}: INPUTS(rng, {case_shapes}) returned "

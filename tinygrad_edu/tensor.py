@@ -1234,6 +1234,8 @@ def _normalize_index(index):
         index = np.arange(index.start, index.stop, index.step)
     elif isinstance(index, list):
         index = np.asarray([i.item() if isinstance(i, Tensor) else i for i in index])
+        if index.size == 0:  # x[[]]: no element (NumPy would read [] as floats)
+            index = index.astype(np.int64)
     if isinstance(index, np.ndarray) and index.dtype.kind not in "biu":
         raise IndexError(f"index: arrays used as indices must be integer or boolean, "
                          f"got {index.dtype}")
