@@ -26,7 +26,7 @@ PAGES = ["seeing-the-graph.md"]
 OUTPUT_PAGES = ["math-linear-algebra.md", "math-calculus.md", "math-probability.md",
                 "math-numerics.md", "math-neural-networks.md", "convolutions.md",
                 "backprop-through-time.md", "how-backward-works.md",
-                "coming-from-pytorch.md"]
+                "coming-from-pytorch.md", "guarantees.md"]
 GENERATED = DOCS / "generated"
 _with_outputs: dict[str, tuple[str, str]] = {}  # page -> (its markdown, with the outputs)
 FENCE = re.compile(r"^```python\n(.*?)^```\n?", re.MULTILINE | re.DOTALL)
