@@ -113,7 +113,8 @@ def test_demo_trains_both_models_and_reaches_the_promised_accuracy(demo_run):
 def test_demo_writes_every_file_it_promises_and_prints_each_path(demo_run):
     folder, result = demo_run
     out = folder / "tinygrad_edu_out"
-    expected = ["loss_curve.png", "moons_decision_boundary.png", "graph.svg", "digits_mlp.npz"]
+    expected = ["loss_curve.png", "moons_decision_boundary.png", "graph.svg", "backward.html",
+                "digits_mlp.npz"]
     for name in expected:
         assert (out / name).is_file(), name
         assert f"tinygrad_edu_out/{name}" in result.stdout, name

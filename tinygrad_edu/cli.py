@@ -94,15 +94,21 @@ def _plots_available() -> bool:
     return True
 
 
-def _write_graph(model, X, y, out: Path) -> Path:
+def _write_graph(model, X, y, out: Path) -> list[Path]:
     """The graph of one small batch's loss, with its values and, after backward, its
-    gradients: SVG when Graphviz's `dot` is installed, DOT text otherwise."""
+    gradients: SVG when Graphviz's `dot` is installed, DOT text otherwise; and beside it
+    backward.html, the page that steps through that backward pass."""
     import tinygrad_edu as tg
 
     model.zero_grad()
     with tg.viz.trace():  # keep the intermediate values and gradients for the drawing
         loss = tg.nn.functional.cross_entropy(model(tg.Tensor(X[:4])), y[:4])
     loss.name = "loss"
+    written = []
+    try:
+        written.append(Path(tg.viz.explore(loss).save(out / "backward.html")))
+    except RuntimeError:  # no Graphviz program: the page draws with it
+        print("  (Graphviz's dot program is not installed: no backward.html)")
     loss.backward()
     options = {"show_values": True, "show_grads": True, "rankdir": "TB"}
     try:
@@ -112,7 +118,7 @@ def _write_graph(model, X, y, out: Path) -> Path:
         path.write_text(tg.viz.to_dot(loss, **options))
         print("  (Graphviz's dot program is not installed: wrote the graph as DOT text)")
     model.zero_grad()
-    return Path(path)
+    return [Path(path)] + written
 
 
 def demo(args: argparse.Namespace) -> int:
@@ -162,7 +168,7 @@ def demo(args: argparse.Namespace) -> int:
                                       out / "moons_decision_boundary.png",
                                       title=f"moons: test accuracy {moons_acc:.1%}")
         written.append(out / "moons_decision_boundary.png")
-    written.append(_write_graph(digits.model, digits.X_test, digits.y_test, out))
+    written += _write_graph(digits.model, digits.X_test, digits.y_test, out)
     written.append(Path(digits.save(out / "digits_mlp.npz")))
     print("\nFiles written:")
     for path in written:
@@ -381,6 +387,9 @@ def _graph_options() -> argparse.ArgumentParser:
                               "--explain, the table shows the local derivatives only)")
     options.add_argument("--explain", action="store_true",
                          help="print the backward pass as a table, one step per row")
+    options.add_argument("--html", metavar="PATH",
+                         help="also write the graph as a page that steps through backward "
+                              "(open it in a browser), e.g. --html backward.html")
     return options
 
 
@@ -477,6 +486,8 @@ def graph(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.suffix.lower() not in (".svg", ".png", ".pdf", ".dot"):
         return error(f"--out {args.out}: the file name must end in .svg, .png, .pdf or .dot")
+    if args.html is not None and Path(args.html).suffix.lower() not in (".html", ".htm"):
+        return error(f"--html {args.html}: the file name must end in .html")
     try:
         values = _variable_values(pairs)
         used = variable_names(args.expression)
@@ -516,6 +527,12 @@ def graph(args: argparse.Namespace) -> int:
             root.name = "L"
             print("f is not a scalar, so backward runs on L = sum(f): the gradients below "
                   "are dL/dNAME")
+        explorer = None
+        if args.html is not None and root.grad_fn is not None:  # before backward runs
+            try:
+                explorer = tg.viz.explore(root, gradient=np.ones_like(root.data))
+            except RuntimeError as problem:  # no Graphviz program to draw the page's graph
+                return error(problem)
         table = None
         if args.explain and root.grad_fn is not None:  # before backward frees the graph;
             # with --no-grads f may not be a scalar: start from ones, as sum(f) would
@@ -555,6 +572,16 @@ def graph(args: argparse.Namespace) -> int:
     except OSError as problem:
         return error(f"cannot write {out}: {problem.strerror or problem}")
     print(f"Wrote {out}")
+    if explorer is not None:
+        html = Path(args.html)
+        try:
+            html.parent.mkdir(parents=True, exist_ok=True)
+            explorer.save(html)
+        except OSError as problem:
+            return error(f"cannot write {html}: {problem.strerror or problem}")
+        print(f"Wrote {html}: open it in a browser to step through backward")
+    elif args.html is not None:
+        print(f"(--html: no op computed f from a variable, so {args.html} was not written)")
     return 0
 
 

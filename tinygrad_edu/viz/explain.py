@@ -76,8 +76,10 @@ class BackwardTable:
     """The rows of `explain_backward`: print it, or let Jupyter show it as a table.
 
     `rows` is a list of dicts with the keys `step`, `result`, `op`, `input`,
-    `upstream`, `local`, `contribution` and `gathered` (text), and `arrays`, the same
-    numbers as arrays (`upstream`, `local` or None, `contribution`, `gathered`).
+    `upstream`, `local`, `contribution` and `gathered` (text), `arrays`, the same
+    numbers as arrays (`upstream`, `local` or None, `contribution`, `gathered`), and
+    `result_key` and `input_key`, the names of the op and of the input in `draw_graph`'s
+    DOT source (`n<id>` for an op, `t<id>` for a leaf), which `explore` uses.
     """
 
     columns = ("step", "result", "input", "upstream", "local derivative", "contribution",
@@ -240,8 +242,12 @@ def explain_backward(output: Tensor, gradient=None, show: bool | None = None) ->
                         if key not in leaf_grads:
                             leaf_order.append(x)
                     store[key] = g if key not in store else store[key] + g
+                    input_key = (f"n{id(node.parents[i])}" if isinstance(node.parents[i],
+                                                                       Function)
+                                 else f"t{id(x)}")
                     rows.append({
                         "step": step, "result": names[id(node)], "op": node.name,
+                        "result_key": f"n{id(node)}", "input_key": input_key,
                         "input": name_of(node, i), "upstream": _value_text(upstream),
                         "local": formula + (f" = {_value_text(local)}" if local is not None
                                             and _value_text(local) != formula else ""),
