@@ -61,6 +61,11 @@ _DERIVATIVES = {
     "Expand": ("1 (the gradient is summed over the copies)",),
     "GetItem": ("1 at the picked elements, 0 elsewhere",),
     "Maximum": ("1 where {0} is the larger", "1 where {1} is the larger"),
+    "Convolution2d": ("upstream convolved back through the kernel {1} (a transposed "
+                      "convolution)", "upstream correlated with the input {0}, summed over "
+                      "the batch", "upstream summed over the batch and positions"),
+    "MaxPooling2d": ("1 at the largest element of each window, 0 elsewhere",),
+    "AvgPooling2d": ("1 / (window size) for each element of its windows",),
     "Minimum": ("1 where {0} is the smaller", "1 where {1} is the smaller"),
 }
 

@@ -23,7 +23,7 @@
   const leafBody = $("#leaves tbody");
   data.leaves.forEach((leaf) => {
     const tr = document.createElement("tr");
-    tr.innerHTML = `<td>d/d${esc(leaf.name)}</td><td class="leaf-grad pending" data-key="${leaf.key}">?</td>`;
+    tr.innerHTML = `<td>${esc(leaf.name)}</td><td class="leaf-grad pending" data-key="${leaf.key}">?</td>`;
     leafBody.appendChild(tr);
   });
 

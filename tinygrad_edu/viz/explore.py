@@ -85,7 +85,10 @@ def explore(output: Tensor, gradient=None, max_nodes: int = 200,
     """
     import graphviz
 
-    table = explain_backward(output, gradient, show=False)
+    try:
+        table = explain_backward(output, gradient, show=False)
+    except RuntimeError as error:  # backward has freed the graph
+        raise RuntimeError(str(error).replace("explain_backward", "explore")) from None
     dot = draw_graph(output, show_shapes=True, max_nodes=max_nodes, params=params).source
     # each op's box starts with the name the table gives its result: "t3 = Mul"
     names = {row["result_key"]: row["result"] for row in table.rows}
