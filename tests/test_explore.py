@@ -117,3 +117,12 @@ def test_the_graph_command_writes_the_page(tmp_path):
                          timeout=120)
     assert bad.returncode == 2 and "--html page.txt: the file name must end in .html" in \
         bad.stderr
+
+
+def test_infinities_and_nans_reach_the_page_as_text():
+    x = tg.Tensor([1.0, 0.0, -1.0], requires_grad=True, name="x")
+    with tg.viz.trace(), np.errstate(all="ignore"):
+        y = (x.log() * 1.0).sum()   # log 0 = -inf, log -1 = nan
+    node = tg.viz.explore(y).data["nodes"]
+    logs = [n for n in node.values() if n["label"].endswith("= Log")][0]
+    assert logs["value"]["table"] == [[0.0, "-inf", "nan"]]

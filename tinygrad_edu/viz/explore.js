@@ -7,7 +7,14 @@
   const nodes = {};  // key -> the drawn <g> of that node
   document.querySelectorAll("g.node[data-key]").forEach((g) => { nodes[g.dataset.key] = g; });
 
-  const fmt = (v) => (v === null ? "nan" : Number(v).toPrecision(4).replace(/\.?0+(e|$)/, "$1"));
+  // 4 significant digits, without trailing zeros (in the mantissa only: 1.5e-10, not 1.5e-1);
+  // inf, -inf and nan come as strings
+  function fmt(v) {
+    if (typeof v === "string") return v;
+    const [mantissa, exponent] = Number(v).toPrecision(4).split("e");
+    const short = mantissa.includes(".") ? mantissa.replace(/\.?0+$/, "") : mantissa;
+    return exponent ? `${short}e${exponent}` : short;
+  }
   const esc = (text) => String(text).replace(/[&<>]/g, (c) => ({"&": "&amp;", "<": "&lt;", ">": "&gt;"}[c]));
 
   // --- the explain table and the leaves, built once -------------------------------------
@@ -44,11 +51,12 @@
     canvas.className = "heatmap"; canvas.width = cols; canvas.height = rows;
     const ctx = canvas.getContext("2d");
     let top = 0;
-    heat.forEach((row) => row.forEach((v) => { if (v !== null) top = Math.max(top, Math.abs(v)); }));
+    const bad = (v) => typeof v === "string";  // inf or nan: drawn black
+    heat.forEach((row) => row.forEach((v) => { if (!bad(v)) top = Math.max(top, Math.abs(v)); }));
     heat.forEach((row, r) => row.forEach((v, c) => {
-      const t = v === null || top === 0 ? 0 : v / top;  // -1 blue, 0 white, +1 red
+      const t = bad(v) || top === 0 ? 0 : v / top;  // -1 blue, 0 white, +1 red
       const shade = Math.round(255 * (1 - Math.abs(t)));
-      ctx.fillStyle = v === null ? "#000" : t >= 0 ? `rgb(255,${shade},${shade})` : `rgb(${shade},${shade},255)`;
+      ctx.fillStyle = bad(v) ? "#000" : t >= 0 ? `rgb(255,${shade},${shade})` : `rgb(${shade},${shade},255)`;
       ctx.fillRect(c, r, 1, 1);
     }));
     box.appendChild(canvas);

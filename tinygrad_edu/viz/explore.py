@@ -239,9 +239,10 @@ def _shrink(grid: np.ndarray) -> np.ndarray:
     return out[-1]
 
 
-def _float(v) -> float | None:
+def _float(v) -> float | str:
+    """A number for JSON, which has no inf and nan: those as the strings "inf", "nan"."""
     v = float(v)
-    return v if np.isfinite(v) else None
+    return v if np.isfinite(v) else str(v)
 
 
 def _text(array) -> str:
