@@ -85,8 +85,9 @@ def explore(output: Tensor, gradient=None, max_nodes: int = 200,
     """
     import graphviz
 
-    try:
-        table = explain_backward(output, gradient, show=False)
+    try:  # (an inf or NaN is shown on the page, where it happened: no NumPy warnings)
+        with np.errstate(all="ignore"):
+            table = explain_backward(output, gradient, show=False)
     except RuntimeError as error:  # backward has freed the graph
         raise RuntimeError(str(error).replace("explain_backward", "explore")) from None
     dot = draw_graph(output, show_shapes=True, max_nodes=max_nodes, params=params).source
