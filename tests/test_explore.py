@@ -126,3 +126,19 @@ def test_infinities_and_nans_reach_the_page_as_text():
     node = tg.viz.explore(y).data["nodes"]
     logs = [n for n in node.values() if n["label"].endswith("= Log")][0]
     assert logs["value"]["table"] == [[0.0, "-inf", "nan"]]
+
+
+def test_a_jupyter_cell_ending_in_explore_shows_the_page_inline():
+    import nbformat  # (a real kernel: the dev extra installs nbclient and ipykernel)
+    from nbclient import NotebookClient
+
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "import tinygrad_edu as tg\n"
+        "x = tg.Tensor(2.0, requires_grad=True, name='x')\n"
+        "with tg.viz.trace():\n"
+        "    y = (x * x).tanh()\n"
+        "tg.viz.explore(y)")])
+    NotebookClient(notebook, timeout=120, kernel_name="python3").execute()
+    (output,) = notebook.cells[0].outputs
+    shown = output["data"]["text/html"]
+    assert shown.startswith("<iframe srcdoc=") and "window.explorer" in shown
