@@ -142,3 +142,23 @@ def test_a_jupyter_cell_ending_in_explore_shows_the_page_inline():
     (output,) = notebook.cells[0].outputs
     shown = output["data"]["text/html"]
     assert shown.startswith("<iframe srcdoc=") and "window.explorer" in shown
+
+
+def test_explain_and_explore_work_after_backward_on_a_traced_graph():
+    o, leaves = neuron()
+    before = tg.viz.explain_backward(o, show=False)
+    o.backward()
+    after = tg.viz.explain_backward(o, show=False)
+    assert [r["contribution"] for r in after.rows] == [r["contribution"] for r in before.rows]
+    assert len(tg.viz.explore(o).data["steps"]) == len(before.rows and tg.viz.explore(
+        o).data["steps"])
+    with pytest.raises(RuntimeError, match="backward through the graph a second time"):
+        o.backward()  # the graph is still freed for backward itself, as in PyTorch
+
+
+def test_explain_after_backward_outside_trace_says_how():
+    x = tg.Tensor(2.0, requires_grad=True)
+    y = (x * 3).exp()
+    y.backward()
+    with pytest.raises(RuntimeError, match=r"Build the graph inside tg.viz.trace\(\)"):
+        tg.viz.explain_backward(y, show=False)

@@ -962,11 +962,16 @@ def test_explain_refuses_a_leaf_and_a_non_tensor():
         tg.viz.explain_backward(np.ones(2), show=False)
 
 
-def test_explain_after_backward_asks_for_retain_graph():
-    o, _ = neuron()
+def test_explain_after_backward_works_on_a_traced_graph_and_asks_otherwise():
+    o, _ = neuron()  # (built inside tg.viz.trace(), which keeps what backward frees)
     o.backward()
+    table = tg.viz.explain_backward(o, show=False)
+    assert table.leaves == [(name, f"{grad:.4g}") for name, grad in NEURON_GRADS.items()]
+    x = tg.Tensor(2.0, requires_grad=True)
+    y = (x * 3).tanh()
+    y.backward()
     with pytest.raises(RuntimeError, match="retain_graph"):
-        tg.viz.explain_backward(o, show=False)
+        tg.viz.explain_backward(y, show=False)
     o2, leaves = neuron()
     o2.backward(retain_graph=True)
     table = tg.viz.explain_backward(o2, show=False)

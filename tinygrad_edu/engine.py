@@ -109,6 +109,8 @@ class Function:
     # recorded (see `push_observer`): tg.viz.trace and nn.Module calls.
     _value = None                  # the output array (tg.viz.trace)
     _grad_value = None             # d(root)/d(output) from the last backward (tg.viz.trace)
+    _freed_saved = None            # what backward freed, kept under tg.viz.trace so that
+                                   # explain_backward can replay it after backward()
     _module_call = None            # the nn.Module call that made the op
     # Set by an in-place op on this node's output (Tensor._write): a backward that reads
     # the output (save_output) would see the changed value, so it refuses, as PyTorch's.
@@ -428,6 +430,8 @@ def _walk(root, root_grad, retain_graph: bool, create_graph: bool,
                         g = _fit(node, x, g)  # a dtype to convert, or a mistake
                     _accumulate(sums, owned, waiting, parent, g)
             if not retain_graph:          # free what forward saved
+                if node._value is not None:  # (traced: kept for explain_backward)
+                    node._freed_saved = (node._saved, node._output_data)
                 node._saved = None
                 if node._output_data is not None:  # (not a new attribute: a
                     node._output_data = None      # dict for each node)

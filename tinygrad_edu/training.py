@@ -15,7 +15,9 @@ and `tinygrad-edu train` share it:
 
 from __future__ import annotations
 
+import io
 import os
+import sys
 from dataclasses import asdict, dataclass, field, fields
 
 import numpy as np
@@ -130,6 +132,43 @@ def accuracy(model: nn.Module, X: np.ndarray, y: np.ndarray) -> float:
     return float((logits.argmax(axis=-1) == y).mean())
 
 
+def _progress_bar():
+    """tqdm's bar for where it runs: text in a terminal; in Jupyter a widget (with
+    ipywidgets), else one line of text updated in place (tqdm's own text bar would leave
+    an output per update in a saved notebook, and tqdm.auto warns without ipywidgets)."""
+    from tqdm import tqdm
+
+    if "ipykernel" not in sys.modules:
+        return tqdm
+    try:
+        import ipywidgets  # noqa: F401  (the notebook bar draws with it)
+        from tqdm.notebook import tqdm as widget_bar
+        return widget_bar
+    except ImportError:
+        return _jupyter_text_bar(tqdm)
+
+
+def _jupyter_text_bar(tqdm):
+    from IPython.display import display
+
+    class JupyterTextBar(tqdm):
+        """tqdm's text bar, drawn into one Jupyter output that each update replaces."""
+
+        def __init__(self, *args, **kwargs):
+            self._output = None
+            super().__init__(*args, file=io.StringIO(), **kwargs)  # (nothing to stderr)
+
+        def display(self, msg=None, pos=None):
+            text = {"text/plain": msg or str(self)}
+            if self._output is None:
+                self._output = display(text, raw=True, display_id=True)
+            else:
+                self._output.update(text, raw=True)
+            return True
+
+    return JupyterTextBar
+
+
 class Run:
     """One training run: the data, the model, the optimizer and the history, for `config`."""
 
@@ -187,11 +226,9 @@ class Run:
         the optimizer and the shuffling are half-way through it and could not resume
         exactly; `self.save(path, self.finished)` still saves the last whole epoch.
         """
-        from tqdm import tqdm
-
-        bar = tqdm(range(self.epoch, epochs), initial=self.epoch, total=epochs,
-                   desc=label or self.config.dataset, unit="epoch", disable=not progress,
-                   leave=True, dynamic_ncols=True)
+        bar = _progress_bar()(range(self.epoch, epochs), initial=self.epoch, total=epochs,
+                              desc=label or self.config.dataset, unit="epoch",
+                              disable=not progress, leave=True, dynamic_ncols=True)
         try:
             for _ in bar:
                 loss = self.train_epoch()

@@ -16,6 +16,7 @@ be drawn or used by a real `backward()` afterwards.
 
 from __future__ import annotations
 
+import contextlib
 import html
 import sys
 
@@ -119,6 +120,21 @@ class BackwardTable:
     def __repr__(self) -> str:
         return str(self)
 
+    def _ipython_display_(self) -> None:
+        """How Jupyter shows the table: once per cell, whether explain_backward was the
+        cell's last line (Jupyter displays the result) or not (it displayed itself)."""
+        from IPython import get_ipython
+        from IPython.display import display
+
+        cell = getattr(get_ipython(), "execution_count", None)
+        if cell is not None and cell == self._shown_in:
+            return
+        self._shown_in = cell
+        display({"text/html": self._repr_html_(), "text/markdown": self.to_markdown(),
+                 "text/plain": str(self)}, raw=True)
+
+    _shown_in = None  # the cell that showed the table
+
     def to_markdown(self) -> str:
         def row(cells):
             return "| " + " | ".join(c.replace("|", "\\|").replace("\n", " ") for c in cells) \
@@ -152,9 +168,10 @@ def explain_backward(output: Tensor, gradient=None, show: bool | None = None) ->
     Each row: the op's result, the input, the upstream gradient dL/d(result), the local
     derivative d(result)/d(input) (its formula, and its value where result and input
     are small and of the same shape), the contribution upstream x local, and the
-    gradient the input has gathered so far. Call it before `backward()` (or after
-    `backward(retain_graph=True)`): it needs what forward saved. Prints the table
-    unless `show=False` (in Jupyter the returned table displays itself instead).
+    gradient the input has gathered so far. It replays backward on what forward saved:
+    call it before `backward()`, or after it on a graph built inside `tg.viz.trace()`
+    (which keeps what backward frees), or after `backward(retain_graph=True)`. Prints
+    the table unless `show=False` (in Jupyter the returned table displays itself).
     """
     if not isinstance(output, Tensor):
         raise TypeError(f"explain_backward: expected a Tensor, got {type(output).__name__}")
@@ -171,6 +188,33 @@ def explain_backward(output: Tensor, gradient=None, show: bool | None = None) ->
                           dtype=output.dtype)
 
     nodes = topological_order(output.grad_fn)  # newest first: the order backward runs in
+    with _replayable(nodes):
+        table = _explain(output, gradient, nodes)
+    if show is None and "ipykernel" in sys.modules:  # in Jupyter: shown as a table, once
+        from IPython.display import display
+
+        display(table)
+    elif show or show is None:
+        print(table)
+    return table
+
+
+@contextlib.contextmanager
+def _replayable(nodes):
+    """Give back, for the replay, what a backward() freed in a graph built under
+    tg.viz.trace() (which keeps it aside), and free it again after."""
+    restored = [node for node in nodes if node.freed and node._freed_saved is not None]
+    for node in restored:
+        node._saved, node._output_data = node._freed_saved
+    try:
+        yield
+    finally:
+        for node in restored:
+            node._saved, node._output_data = None, None
+
+
+def _explain(output: Tensor, gradient: np.ndarray, nodes: list) -> BackwardTable:
+    """The table itself (see explain_backward)."""
     # names: leaves by their own name, results t1, t2, ... in the order they were made
     names: dict[int, str] = {}
     leaf_count = 0
@@ -264,15 +308,11 @@ def explain_backward(output: Tensor, gradient=None, show: bool | None = None) ->
         if "freed" not in str(error):
             raise
         raise RuntimeError("explain_backward: backward() has already run on this graph and "
-                           "freed what its ops saved. Call explain_backward(output) before "
-                           "output.backward(), or call output.backward(retain_graph=True)") \
+                           "freed what its ops saved. Build the graph inside tg.viz.trace() "
+                           "(which keeps it), or call explain_backward(output) before "
+                           "output.backward(), or output.backward(retain_graph=True)") \
             from None
     order = list(names)  # leaves in the order the forward pass first used them
     leaf_order.sort(key=lambda t: order.index(id(t)))
     leaves = [(names[id(t)], _value_text(leaf_grads[id(t)])) for t in leaf_order]
-    table = BackwardTable(forward_lines, rows, leaves)
-    if show is None:
-        show = "ipykernel" not in sys.modules  # in Jupyter the table displays itself
-    if show:
-        print(table)
-    return table
+    return BackwardTable(forward_lines, rows, leaves)

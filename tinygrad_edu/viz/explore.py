@@ -79,8 +79,9 @@ def explore(output: Tensor, gradient=None, max_nodes: int = 200,
     """An `Explorer` for the graph that computed `output` (build it under
     `tg.viz.trace()` so that every value is kept).
 
-    Call it before `output.backward()` (or after `backward(retain_graph=True)`): like
-    `explain_backward`, it replays backward on what forward saved, and changes no `.grad`.
+    Like `explain_backward` it replays backward on what forward saved, and changes no
+    `.grad`: call it before `output.backward()`, or after it (a graph built under
+    `tg.viz.trace()` keeps what backward frees).
     Graphs of more than `max_nodes` ops are folded as `draw_graph` folds them.
     """
     import graphviz

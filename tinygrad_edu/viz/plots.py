@@ -6,6 +6,7 @@ matplotlib is an optional dependency: `pip install "tinygrad_edu[plot]"`.
 from __future__ import annotations
 
 import os
+import sys
 
 import numpy as np
 
@@ -17,7 +18,8 @@ def _pyplot():
     try:
         import matplotlib
 
-        if not os.environ.get("DISPLAY") and not os.environ.get("MPLBACKEND"):
+        if (not os.environ.get("DISPLAY") and not os.environ.get("MPLBACKEND")
+                and "ipykernel" not in sys.modules):  # (Jupyter draws inline)
             matplotlib.use("Agg")  # no screen: draw into files
         import matplotlib.pyplot as plt
     except ImportError:
@@ -30,30 +32,62 @@ def _finish(plt, fig, path):
     if path is not None:
         fig.savefig(os.fspath(path), dpi=120, bbox_inches="tight")
         plt.close(fig)
+    else:  # in Jupyter: shown once, as the cell's last line or not
+        fig._ipython_display_ = lambda: _display_once(fig)
     return fig
+
+
+def _display_once(fig) -> None:
+    """How Jupyter shows a returned figure: once per cell. Jupyter asks twice when the
+    figure is the cell's last line (for the line's value, then for every figure pyplot
+    holds, at the end of the cell) and once when it is not; only the first one draws."""
+    from io import BytesIO
+
+    from IPython import get_ipython
+    from IPython.display import Image, display
+
+    cell = getattr(get_ipython(), "execution_count", None)
+    if cell is not None and getattr(fig, "_shown_in", None) == cell:
+        return
+    fig._shown_in = cell
+    png = BytesIO()
+    fig.savefig(png, format="png", dpi=100, bbox_inches="tight")
+    display(Image(data=png.getvalue()))
 
 
 def plot_loss(history, path=None, title: str = "Training loss", log_scale: bool = False,
               xlabel: str = "epoch"):
     """Plot one curve per entry of `history` against the epoch (or step) number.
 
-    `history` is a list of numbers, or a dict of them (`{"train": [...], "test": [...]}`).
-    Saves to `path` when given; returns the matplotlib Figure.
+    `history` is a list of numbers, or a dict of them (`{"train": [...], "test": [...]}`);
+    curves whose name says accuracy ("test accuracy") get an axis of their own, on the
+    right. Saves to `path` when given; returns the matplotlib Figure (in Jupyter it shows
+    once, whether or not it is the cell's last line).
     """
     plt = _pyplot()
     curves = history if isinstance(history, dict) else {"loss": history}
+    losses = {k: v for k, v in curves.items() if "acc" not in k.lower()}
+    accuracies = {k: v for k, v in curves.items() if "acc" in k.lower()}
     fig, ax = plt.subplots(figsize=(6, 4))
-    for label, values in curves.items():
+    lines = []
+    for label, values in losses.items():
         values = [float(v) for v in values]
-        ax.plot(range(1, len(values) + 1), values, label=label)
+        lines += ax.plot(range(1, len(values) + 1), values, label=label)
     ax.set_xlabel(xlabel)
-    ax.set_ylabel("loss")
+    ax.set_ylabel("loss" if losses else "accuracy")
     if log_scale:
         ax.set_yscale("log")
+    if accuracies:  # (a run's history holds both: accuracy gets an axis of its own)
+        acc_ax = ax.twinx() if losses else ax
+        for i, (label, values) in enumerate(accuracies.items()):
+            values = [float(v) for v in values]
+            lines += acc_ax.plot(range(1, len(values) + 1), values, label=label,
+                                 linestyle="--", color=f"C{len(losses) + i}")
+        acc_ax.set_ylabel("accuracy")
     ax.set_title(title)
     ax.grid(alpha=0.3)
-    if len(curves) > 1:
-        ax.legend()
+    if len(lines) > 1:
+        ax.legend(lines, [line.get_label() for line in lines])
     return _finish(plt, fig, path)
 
 
