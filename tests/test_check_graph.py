@@ -200,7 +200,7 @@ def test_a_wrong_op_among_fifty_is_named_with_its_line(wrong_at):
     text = str(report)
     assert f"first failing op: #{first.index} SquareTwice" in text
     assert f"  created at {first.created_at}" in text
-    assert f"    hint: {item.hints[0]}" in text
+    assert " ".join(f"hint: {item.hints[0]}".split()) in " ".join(text.split())
     assert f"  #{first.index} SquareTwice: FAILED" in text.splitlines()
 
 
@@ -248,7 +248,7 @@ def test_an_unsummed_broadcast_in_a_graph_gets_its_hint():
     first = report.first_failure
     assert first.name == "AddUnreduced" and first.report.error
     assert "ops.unbroadcast" in first.report.hints[0]
-    assert f"  hint: {first.report.hints[0]}" in str(report).splitlines()
+    assert " ".join(f"hint: {first.report.hints[0]}".split()) in " ".join(str(report).split())
 
 
 def test_raise_exception():
@@ -332,16 +332,19 @@ def test_report_text_format():
     x = leaf(2, 3)
     out = SquareTwice.apply(x.exp()).sum()
     lines = str(check_graph(out)).splitlines()
-    assert lines[0] == ("check_graph FAILED: 1 of 3 ops disagree with finite differences, "
-                        "0 skipped (method=central, eps=1e-06, atol=1e-05, rtol=0.001)")
-    assert lines[1:4] == ["  #0 Sum: ok", "  #1 SquareTwice: FAILED", "  #2 Exp: ok"]
-    assert lines[4] == "first failing op: #1 SquareTwice"
-    assert lines[6].startswith("  input 0 (2, 3): analytic and numeric gradients differ in "
+    assert lines[:2] == ["check_graph FAILED: 1 of 3 ops disagree with finite differences, "
+                         "0 skipped", "  (method=central, eps=1e-06, atol=1e-05, rtol=0.001)"]
+    assert lines[2:5] == ["  #0 Sum: ok", "  #1 SquareTwice: FAILED", "  #2 Exp: ok"]
+    assert lines[5] == "first failing op: #1 SquareTwice"
+    assert lines[7].startswith("  input 0 (2, 3): analytic and numeric differ in "
                                "6 of 36 Jacobian entries; the worst:")
-    assert lines[-1].startswith("    hint: the analytic gradient is 2x the numeric one")
+    assert any(line.startswith("    hint: the analytic gradient is 2x the numeric one")
+               for line in lines)
+    assert max(len(line) for line in lines) <= 88  # (reads at a page's width)
     passed = str(check_graph(Square.apply(x).sum(), method="np.gradient")).splitlines()
-    assert passed == ["check_graph passed: 2 ops checked, 0 skipped (method=np.gradient, "
-                      "eps=1e-06, atol=1e-05, rtol=0.001)", "  #0 Sum: ok", "  #1 Square: ok"]
+    assert passed == ["check_graph passed: 2 ops checked, 0 skipped",
+                      "  (method=np.gradient, eps=1e-06, atol=1e-05, rtol=0.001)",
+                      "  #0 Sum: ok", "  #1 Square: ok"]
 
 
 def test_check_graph_leaves_the_graph_and_grads_alone():

@@ -15,6 +15,7 @@ axis, shape, index, ...), so nothing about an op needs to be known here.
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -82,7 +83,7 @@ class GraphCheckReport:
         else:
             head = (f"check_graph FAILED: {len(self.failed)} of {len(self.nodes)} ops disagree "
                     "with finite differences")
-        lines = [f"{head}, {len(self.skipped)} skipped {settings}"]
+        lines = [f"{head}, {len(self.skipped)} skipped", f"  {settings}"]
         for node in self.nodes:
             status = node.status + (f": {node.reason}" if node.status == "skipped" else "")
             lines.append(f"  #{node.index} {node.name}: {status}")
@@ -107,7 +108,8 @@ def _failure_lines(node: NodeCheck) -> list[str]:
     if report is not None:
         if report.error:
             lines.append(f"  error while computing gradients: {report.error}")
-            lines += [f"  hint: {hint}" for hint in report.hints]
+            lines += [textwrap.fill(f"hint: {hint}", 88, initial_indent="  ",
+                                    subsequent_indent="        ") for hint in report.hints]
         for item in report.inputs:
             lines += report.input_lines(item)
     return lines

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import ast
 import re
+import textwrap
 import warnings
 from dataclasses import dataclass, field
 
@@ -91,14 +92,15 @@ class GradcheckReport:
         if not failed:  # failed for another reason: forward changed the input
             lines = [f"{indent}{label} {item.shape}: the gradients agree, but see the hint"]
         else:
-            lines = [f"{indent}{label} {item.shape}: analytic and numeric gradients differ in "
+            lines = [f"{indent}{label} {item.shape}: analytic and numeric differ in "
                      f"{failed} of {item.numeric.size} Jacobian entries; the worst:",
                      f"{indent}  {'output':>10} {'input':>14} {'analytic':>14} {'numeric':>14} "
                      f"{'abs err':>10} {'rel err':>10}"]
         for out_idx, in_idx, a, n, abs_err, rel_err in item.worst:
             lines.append(f"{indent}  {str(out_idx):>10} {str(in_idx):>14} {a:>14.6g} {n:>14.6g} "
                          f"{abs_err:>10.3g} {rel_err:>10.3g}")
-        lines += [f"{indent}  hint: {hint}" for hint in item.hints]
+        lines += [textwrap.fill(f"hint: {hint}", 88, initial_indent=indent + "  ",
+                                subsequent_indent=indent + "        ") for hint in item.hints]
         return lines
 
     __repr__ = __str__

@@ -26,7 +26,9 @@ PAGES = ["seeing-the-graph.md"]
 OUTPUT_PAGES = ["math-linear-algebra.md", "math-calculus.md", "math-probability.md",
                 "math-numerics.md", "math-neural-networks.md", "convolutions.md",
                 "backprop-through-time.md", "how-backward-works.md",
-                "coming-from-pytorch.md", "guarantees.md"]
+                "coming-from-pytorch.md", "guarantees.md", "index.md", "getting-started.md",
+                "train-your-first-network.md", "checking-gradients.md", "exercises.md",
+                "seeing-the-graph.md"]
 GENERATED = DOCS / "generated"
 _with_outputs: dict[str, tuple[str, str]] = {}  # page -> (its markdown, with the outputs)
 FENCE = re.compile(r"^```python\n(.*?)^```\n?", re.MULTILINE | re.DOTALL)

@@ -44,6 +44,14 @@ class Parameter(Tensor):
         return "Parameter containing:\n" + super().__repr__()
 
 
+class StateDictKeyError(KeyError):
+    """load_state_dict's error for missing or unexpected keys: a KeyError (as PyTorch's
+    code expects) that prints its message as written, not quoted on one line."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
 class ModuleCall:
     """One call of a module: the module and the call it happened inside (or None).
 
@@ -326,7 +334,7 @@ class Module:
             lines.append("  Check that the architecture matches the one that was saved, or "
                          "pass strict=False to load only the keys that match. Nothing was "
                          "loaded.")
-            raise KeyError("\n".join(lines))
+            raise StateDictKeyError("\n".join(lines))
         arrays = {}
         for key, target in own.items():
             if key not in state_dict:
