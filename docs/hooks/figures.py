@@ -9,6 +9,10 @@
    those pages print is the number the code printed at build time, never one typed in
    by hand.
 
+3. Lectures. Each notebook in notebooks/ runs in a Jupyter kernel and becomes the page
+   docs/lectures/<name>.md, with its outputs and figures (the notebooks are stored
+   without outputs; the site shows them run).
+
 The pictures and outputs cannot drift from the code printed beside them, and the test
 suite runs the same blocks too (tests/test_docs.py).
 """
@@ -55,6 +59,7 @@ def on_pre_build(config, **kwargs):
                 # (what the blocks print is for readers of the page, not the build log)
                 with contextlib.redirect_stdout(io.StringIO()):
                     exec(compile(block, f"{page} (docs figure)", "exec"), namespace)
+    _render_lectures()
     # the pages with outputs run here too, before mkdocs lists the files, so that the
     # pictures they draw into docs/generated/ are part of the site
     _with_outputs.clear()
@@ -90,3 +95,35 @@ def on_page_markdown(markdown, page, config, files, **kwargs):
         return markdown
     source, with_printed = _with_outputs.get(page.file.src_uri, (None, None))
     return with_printed if source == markdown else with_outputs(markdown, page.file.src_uri)
+
+
+NOTEBOOKS = DOCS.parent / "notebooks"
+LECTURES = DOCS / "lectures"
+
+
+def _render_lectures() -> None:
+    """Run each notebook and write it as a page, with its outputs, into docs/lectures/."""
+    import tempfile
+
+    import nbformat
+    from nbclient import NotebookClient
+    from nbconvert import MarkdownExporter
+
+    LECTURES.mkdir(exist_ok=True)
+    for path in sorted(NOTEBOOKS.glob("*.ipynb")):
+        notebook = nbformat.read(path, as_version=4)
+        with tempfile.TemporaryDirectory() as folder:
+            NotebookClient(notebook, timeout=300, kernel_name="python3",
+                           resources={"metadata": {"path": folder}}).execute()
+        resources = {"output_files_dir": f"{path.stem}_files"}
+        body, resources = MarkdownExporter().from_notebook_node(notebook, resources)
+        source = f"notebooks/{path.name}"
+        note = (f"*This page is the notebook `{source}`, run when the docs were built. "
+                f"Open it in Jupyter to run it yourself: `jupyter lab {source}`.*\n\n")
+        body = re.sub(r"\]\((\w+)\.ipynb\)", r"](\1.md)", body)  # a lecture's next one
+        title, _, rest = body.partition("\n")
+        (LECTURES / f"{path.stem}.md").write_text(f"{title}\n\n{note}{rest}")
+        for name, data in resources.get("outputs", {}).items():
+            target = LECTURES / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
