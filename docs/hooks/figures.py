@@ -32,7 +32,8 @@ OUTPUT_PAGES = ["math-linear-algebra.md", "math-calculus.md", "math-probability.
                 "backprop-through-time.md", "how-backward-works.md",
                 "coming-from-pytorch.md", "guarantees.md", "index.md", "getting-started.md",
                 "train-your-first-network.md", "checking-gradients.md", "exercises.md",
-                "seeing-the-graph.md"]
+                "seeing-the-graph.md", "api-data.md", "api-math.md", "api-nn.md",
+                "api-optim.md", "api-viz.md"]
 GENERATED = DOCS / "generated"
 _with_outputs: dict[str, tuple[str, str]] = {}  # page -> (its markdown, with the outputs)
 FENCE = re.compile(r"^```python\n(.*?)^```\n?", re.MULTILINE | re.DOTALL)
@@ -121,6 +122,7 @@ def _render_lectures() -> None:
         note = (f"*This page is the notebook `{source}`, run when the docs were built. "
                 f"Open it in Jupyter to run it yourself: `jupyter lab {source}`.*\n\n")
         body = re.sub(r"\]\((\w+)\.ipynb\)", r"](\1.md)", body)  # a lecture's next one
+        body = re.sub(r"!\[([^\]]*)\]\(([^)]+\.svg)\)", r"[![\1](\2)](\2)", body)  # full size
         title, _, rest = body.partition("\n")
         (LECTURES / f"{path.stem}.md").write_text(f"{title}\n\n{note}{rest}")
         for name, data in resources.get("outputs", {}).items():
