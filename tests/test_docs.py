@@ -119,8 +119,10 @@ def collect_doc_files() -> list[DocFile]:
     """Return the README and every ``docs/**/*.md`` file that has a ``python`` block."""
     candidates = [README] if README.is_file() else []
     docs = ROOT / "docs"
-    if docs.is_dir():
-        candidates += sorted(docs.rglob("*.md"))
+    if docs.is_dir():  # (not the pages the build makes: the lectures are run as notebooks)
+        candidates += sorted(path for path in docs.rglob("*.md")
+                             if path.relative_to(docs).parts[0] not in ("lectures",
+                                                                        "generated"))
     found = [DocFile(path, tuple(find_python_blocks(path))) for path in candidates]
     return [doc for doc in found if doc.blocks]
 

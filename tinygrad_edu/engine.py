@@ -59,7 +59,7 @@ def wrap(array: np.ndarray):
 
 
 class Function:
-    """Base class of every op. Subclass it with two static methods::
+    """Base class of every op. Subclass it with two static methods:
 
         class Square(tg.Function):
             @staticmethod

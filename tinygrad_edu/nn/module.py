@@ -99,7 +99,7 @@ class Module:
     """The base class of every layer and model.
 
     Subclass it, set layers and Parameters as attributes in `__init__`, and write
-    `forward`; call the module like a function::
+    `forward`; call the module like a function:
 
         class MLP(tg.nn.Module):
             def __init__(self):

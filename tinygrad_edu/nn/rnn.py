@@ -51,7 +51,7 @@ def _rnn_step(x_proj: Tensor, h: Tensor, w_hh: Tensor, b_hh, nonlinearity: str) 
 
 
 def _lstm_step(x_proj: Tensor, h: Tensor, c: Tensor, w_hh: Tensor, b_hh) -> tuple:
-    """One LSTM step; the four gates come stacked in PyTorch's order i, f, g, o::
+    """One LSTM step; the four gates come stacked in PyTorch's order i, f, g, o:
 
         i = sigmoid(.)  input gate: how much of the candidate g to write
         f = sigmoid(.)  forget gate: how much of the old cell c to keep
@@ -156,7 +156,7 @@ def _lstm_step_fused(x_proj: Tensor, h: Tensor, c: Tensor, w_hh: Tensor, b_hh) -
 
 
 def _gru_step(x_proj: Tensor, h: Tensor, w_hh: Tensor, b_hh) -> Tensor:
-    """One GRU step; the gates come stacked in PyTorch's order r, z, n::
+    """One GRU step; the gates come stacked in PyTorch's order r, z, n:
 
         r = sigmoid(W_ir x + b_ir + W_hr h + b_hr)        reset gate
         z = sigmoid(W_iz x + b_iz + W_hz h + b_hz)        update gate

@@ -20,7 +20,7 @@ class Adagrad(Optimizer):
         maximize: climb the objective instead of descending it.
 
     The update, for each parameter `p` with gradient `grad`, at its steps t = 1, 2, ...
-    (`sum` starts at initial_accumulator_value)::
+    (`sum` starts at initial_accumulator_value):
 
         g = grad                                     (g = -grad if maximize)
         lr_t = lr / (1 + (t - 1) * lr_decay)

@@ -25,7 +25,7 @@ class Adam(Optimizer):
         decoupled_weight_decay: shrink the parameter directly instead (this is `AdamW`).
 
     The update, for each parameter `p` with gradient `grad`, at its steps t = 1, 2, ...
-    (m, v and v_max start at 0)::
+    (m, v and v_max start at 0):
 
         g = grad                                     (g = -grad if maximize)
         g = g + weight_decay * p                     if weight_decay != 0
@@ -105,7 +105,7 @@ class AdamW(Adam):
     """Adam with decoupled weight decay (Loshchilov & Hutter, 2019), as PyTorch's `AdamW`.
 
     Same arguments as `Adam`, but `weight_decay` (default 1e-2) shrinks the parameter
-    directly, before the Adam step, instead of being added to the gradient::
+    directly, before the Adam step, instead of being added to the gradient:
 
         p = p * (1 - lr * weight_decay)
         ... then Adam's update with the plain gradient (m, v, m_hat, v_hat as in Adam):

@@ -108,7 +108,7 @@ class LRScheduler:
 
 
 class StepLR(LRScheduler):
-    """Multiply the lr by `gamma` every `step_size` epochs, as PyTorch's `StepLR`::
+    """Multiply the lr by `gamma` every `step_size` epochs, as PyTorch's `StepLR`:
 
         lr(epoch) = base_lr * gamma ^ (epoch // step_size)
 
@@ -131,7 +131,7 @@ class StepLR(LRScheduler):
 
 
 class ExponentialLR(LRScheduler):
-    """Multiply the lr by `gamma` every epoch, as PyTorch's `ExponentialLR`::
+    """Multiply the lr by `gamma` every epoch, as PyTorch's `ExponentialLR`:
 
         lr(epoch) = base_lr * gamma ^ epoch
     """
@@ -146,7 +146,7 @@ class ExponentialLR(LRScheduler):
 
 class CosineAnnealingLR(LRScheduler):
     """Follow half a cosine from the base lr down to `eta_min` over `T_max` epochs,
-    as PyTorch's `CosineAnnealingLR` (SGDR, Loshchilov & Hutter, without restarts)::
+    as PyTorch's `CosineAnnealingLR` (SGDR, Loshchilov & Hutter, without restarts):
 
         lr(epoch) = eta_min + (base_lr - eta_min) * (1 + cos(pi * epoch / T_max)) / 2
 
@@ -171,7 +171,7 @@ class CosineAnnealingLR(LRScheduler):
 
 
 class LambdaLR(LRScheduler):
-    """Set the lr to the base lr times a function of the epoch, as PyTorch's `LambdaLR`::
+    """Set the lr to the base lr times a function of the epoch, as PyTorch's `LambdaLR`:
 
         lr(epoch) = base_lr * lr_lambda(epoch)
 

@@ -21,7 +21,7 @@ class RMSprop(Optimizer):
             moment (subtract the square of its running average).
         maximize: climb the objective instead of descending it.
 
-    The update, for each parameter `p` with gradient `grad` (v, g_avg and buf start at 0)::
+    The update, for each parameter `p` with gradient `grad` (v, g_avg and buf start at 0):
 
         g = grad                                     (g = -grad if maximize)
         g = g + weight_decay * p                     if weight_decay != 0

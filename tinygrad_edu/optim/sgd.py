@@ -19,7 +19,7 @@ class SGD(Optimizer):
         nesterov: Nesterov momentum (needs momentum > 0 and dampening = 0).
         maximize: climb the objective instead of descending it.
 
-    The update, for each parameter `p` with gradient `grad`, at steps t = 1, 2, ...::
+    The update, for each parameter `p` with gradient `grad`, at steps t = 1, 2, ...:
 
         g = grad                                       (g = -grad if maximize)
         g = g + weight_decay * p                       if weight_decay != 0
