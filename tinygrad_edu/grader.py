@@ -376,9 +376,9 @@ def _reason(result: Result) -> str:
 def _details(result: Result) -> list[str]:
     """The lines below the table about one failed row."""
     if result.error is not None:
-        lines = [textwrap.fill(line, 92, initial_indent="  ", subsequent_indent="    ")
+        lines = [textwrap.fill(line, 88, initial_indent="  ", subsequent_indent="    ")
                  for line in result.error.splitlines()]
-        return lines + [textwrap.fill(f"hint: {hint}", 92, initial_indent="  ",
+        return lines + [textwrap.fill(f"hint: {hint}", 88, initial_indent="  ",
                                       subsequent_indent="    ") for hint in result.hints]
     lines = []
     for failure in result.failures:
@@ -392,9 +392,11 @@ def _details(result: Result) -> list[str]:
             out_idx, in_idx, analytic, numeric, abs_err, _ = failure.worst
             output = "output" if out_idx == () else f"output {out_idx} (flat index)"
             element = list(in_idx) if in_idx else "(a scalar)"
-            lines.append(f"    worst: {output}, input element {element}: analytic "
-                         f"{analytic:.6g}, numeric {numeric:.6g} (off by {abs_err:.3g})")
-        lines += [textwrap.fill(f"hint: {hint}", 92, initial_indent="    ",
+            lines.append(textwrap.fill(
+                f"worst: {output}, input element {element}: analytic {analytic:.6g}, "
+                f"numeric {numeric:.6g} (off by {abs_err:.3g})", 88, initial_indent="    ",
+                subsequent_indent="      "))
+        lines += [textwrap.fill(f"hint: {hint}", 88, initial_indent="    ",
                                 subsequent_indent="      ") for hint in failure.hints]
     return lines
 
