@@ -74,3 +74,14 @@ def _close_figures():
     import matplotlib.pyplot as plt
 
     plt.close("all")
+
+
+def test_a_graph_drawing_shows_once_as_last_line_or_not(tmp_path):
+    cells = run_cells(tmp_path,
+                      GRAPH + "dot = tg.viz.draw_graph(y)\nprint('x')",
+                      "tg.viz.draw_graph(y, show_values=True)",
+                      "dot")
+    assert [o.get("name") or sorted(o["data"]) for o in cells[0]] == [["image/svg+xml"],
+                                                                         "stdout"]
+    for outputs in cells[1:]:
+        assert [sorted(o["data"]) for o in outputs] == [["image/svg+xml"]]

@@ -28,7 +28,7 @@ import numpy as np
 
 from ..tensor import Tensor
 from .explain import explain_backward
-from .graph import _collect, _edges, draw_graph
+from .graph import _collect, _edges, _graph
 from .graph import _numbers as _summary
 
 _HERE = Path(__file__).parent
@@ -91,7 +91,7 @@ def explore(output: Tensor, gradient=None, max_nodes: int = 200,
             table = explain_backward(output, gradient, show=False)
     except RuntimeError as error:  # backward has freed the graph
         raise RuntimeError(str(error).replace("explain_backward", "explore")) from None
-    dot = draw_graph(output, show_shapes=True, max_nodes=max_nodes, params=params).source
+    dot = _graph(output, show_shapes=True, max_nodes=max_nodes, params=params).source
     # each op's box starts with the name the table gives its result: "t3 = Mul"
     names = {row["result_key"]: row["result"] for row in table.rows}
     dot = re.sub(r'(?m)^(\s*)(n\d+) \[label="',

@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import sys
 
 import numpy as np
 
@@ -204,7 +205,37 @@ def draw_graph(output: Tensor, show_values: bool = False, show_grads: bool = Fal
             ones in between folded into a single box, so a 10,000-op graph stays readable.
         params: optional names for tensors (`dict(model.named_parameters())`, as in
             torchviz); names from module calls and `Tensor(name=...)` are used otherwise.
+
+    In Jupyter the drawing shows itself once, whether or not it is the cell's last line.
     """
+    dot = _graph(output, show_values, show_grads, show_shapes, group_modules, rankdir,
+                 max_nodes, params)
+    if "ipykernel" in sys.modules:
+        dot._ipython_display_ = lambda: _display_once(dot)
+        _display_once(dot)
+    return dot
+
+
+def _display_once(dot) -> None:
+    """Show the drawing in Jupyter, unless this cell showed it already (it is shown when
+    drawn, and again when it is the cell's last line: only the first one draws)."""
+    from IPython import get_ipython
+    from IPython.display import display
+
+    cell = getattr(get_ipython(), "execution_count", None)
+    if cell is not None and getattr(dot, "_shown_in", None) == cell:
+        return
+    dot._shown_in = cell
+    try:
+        display(dot._repr_mimebundle_(), raw=True)
+    except Exception:  # no Graphviz program: its DOT text says it all
+        display({"text/plain": dot.source}, raw=True)
+
+
+def _graph(output: Tensor, show_values: bool = False, show_grads: bool = False,
+           show_shapes: bool = True, group_modules: bool = True, rankdir: str = "LR",
+           max_nodes: int = 500, params: dict | None = None):
+    """The drawing itself, for `draw_graph`, `to_dot`, `render` and `explore`."""
     import graphviz
 
     if not isinstance(output, Tensor):
@@ -389,7 +420,7 @@ def draw_graph(output: Tensor, show_values: bool = False, show_grads: bool = Fal
 
 def to_dot(output: Tensor, **options) -> str:
     """The graph as DOT text (Graphviz's language): needs no Graphviz program."""
-    return draw_graph(output, **options).source
+    return _graph(output, **options).source
 
 
 def render(output_or_graph, path, format: str = "svg", **options) -> str:
@@ -404,7 +435,7 @@ def render(output_or_graph, path, format: str = "svg", **options) -> str:
         raise ValueError(f"render: format must be 'svg', 'png' or 'pdf', got {format!r}")
     graph = output_or_graph
     if isinstance(output_or_graph, Tensor):
-        graph = draw_graph(output_or_graph, **options)
+        graph = _graph(output_or_graph, **options)
     path = os.fspath(path)
     try:
         data = graph.pipe(format=format)
