@@ -568,8 +568,10 @@ def test_each_mistake_gets_its_hint(case, method):
     # shown in the text, under the failing input's table
     lines = str(report).splitlines()
     hint_line = next(i for i, line in enumerate(lines) if line.startswith("    hint: "))
-    assert " ".join(" ".join(lines[hint_line:]).split()) == " ".join(
-        f"hint: {failing[0].hints[0]}".split())  # (wrapped at 88 columns)
+    end = next((i for i in range(hint_line + 1, len(lines))
+                if not lines[i].startswith(" " * 8)), len(lines))  # (wrapped at 88 columns)
+    assert " ".join(" ".join(lines[hint_line:end]).split()) == " ".join(
+        f"hint: {failing[0].hints[0]}".split())
     label = f"  input {failing[0].index} {failing[0].shape}: analytic and numeric"
     assert lines[hint_line - 2 - len(failing[0].worst)].startswith(label)
 
