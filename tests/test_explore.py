@@ -128,7 +128,8 @@ def test_infinities_and_nans_reach_the_page_as_text():
     assert logs["value"]["table"] == [[0.0, "-inf", "nan"]]
 
 
-def test_a_jupyter_cell_ending_in_explore_shows_the_page_inline():
+def test_a_jupyter_cell_ending_in_explore_shows_the_page_inline(monkeypatch):
+    monkeypatch.delenv("MPLBACKEND", raising=False)  # (the kernel's own backend)
     import nbformat  # (a real kernel: the dev extra installs nbclient and ipykernel)
     from nbclient import NotebookClient
 

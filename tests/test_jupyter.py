@@ -10,6 +10,12 @@ from nbclient import NotebookClient
 import tinygrad_edu as tg
 
 
+@pytest.fixture(autouse=True)
+def _kernels_draw_inline(monkeypatch):
+    """A kernel started with MPLBACKEND=Agg (as .ci/test exports) would draw no plot."""
+    monkeypatch.delenv("MPLBACKEND", raising=False)
+
+
 def run_cells(tmp_path, *sources: str) -> list:
     """Execute the cells in a fresh kernel; each cell's outputs."""
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources])

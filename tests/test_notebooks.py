@@ -50,7 +50,8 @@ def _cell_problems(index: int, cell) -> list[str]:
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[path.name for path in NOTEBOOKS])
-def test_notebook_runs_cleanly_and_quickly(path, tmp_path):
+def test_notebook_runs_cleanly_and_quickly(path, tmp_path, monkeypatch):
+    monkeypatch.delenv("MPLBACKEND", raising=False)  # (with Agg, a kernel draws no plot)
     notebook = nbformat.read(path, as_version=4)
     # run in a temporary folder: what the notebook writes lands there, not in the repo
     client = nbclient.NotebookClient(notebook, timeout=120, kernel_name="python3",
@@ -65,6 +66,10 @@ def test_notebook_runs_cleanly_and_quickly(path, tmp_path):
         if cell.cell_type == "code":
             problems += _cell_problems(index, cell)
     assert not problems, f"{path.name}:\n" + "\n\n".join(problems)
+    figures = sum(kind in output.get("data", {}) for cell in notebook.cells
+                  if cell.cell_type == "code" for output in cell.outputs
+                  for kind in ("image/png", "image/svg+xml"))
+    assert figures >= 1, f"{path.name} showed no figure: every lesson draws"
     assert seconds < TIME_LIMIT, (f"{path.name} took {seconds:.1f} s to run, more than "
                                   f"{TIME_LIMIT:.0f} s: use less data or fewer epochs")
 

@@ -113,9 +113,15 @@ def _render_lectures() -> None:
     LECTURES.mkdir(exist_ok=True)
     for path in sorted(NOTEBOOKS.glob("*.ipynb")):
         notebook = nbformat.read(path, as_version=4)
-        with tempfile.TemporaryDirectory() as folder:
-            NotebookClient(notebook, timeout=300, kernel_name="python3",
-                           resources={"metadata": {"path": folder}}).execute()
+        # (a kernel started with MPLBACKEND=Agg, as the build sets it, would draw no plot)
+        backend = os.environ.pop("MPLBACKEND", None)
+        try:
+            with tempfile.TemporaryDirectory() as folder:
+                NotebookClient(notebook, timeout=300, kernel_name="python3",
+                               resources={"metadata": {"path": folder}}).execute()
+        finally:
+            if backend is not None:
+                os.environ["MPLBACKEND"] = backend
         resources = {"output_files_dir": f"{path.stem}_files"}
         body, resources = MarkdownExporter().from_notebook_node(notebook, resources)
         source = f"notebooks/{path.name}"
