@@ -14,6 +14,10 @@ import pytest
 
 import tinygrad_edu as tg
 
+# (the kernel's start-up notice about its local TCP ports is not the cell's output)
+QUIET_KERNEL = ["--IPKernelApp.log_level=ERROR"]
+
+
 
 def neuron():
     x1, w1 = tg.Tensor(2.0, requires_grad=True, name="x1"), tg.Tensor(-3.0, requires_grad=True,
@@ -139,7 +143,8 @@ def test_a_jupyter_cell_ending_in_explore_shows_the_page_inline(monkeypatch):
         "with tg.viz.trace():\n"
         "    y = (x * x).tanh()\n"
         "tg.viz.explore(y)")])
-    NotebookClient(notebook, timeout=120, kernel_name="python3").execute()
+    NotebookClient(notebook, timeout=120, kernel_name="python3",
+                   extra_arguments=QUIET_KERNEL).execute()
     (output,) = notebook.cells[0].outputs
     shown = output["data"]["text/html"]
     assert shown.startswith("<iframe srcdoc=") and "window.explorer" in shown

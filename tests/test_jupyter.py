@@ -9,6 +9,10 @@ from nbclient import NotebookClient
 
 import tinygrad_edu as tg
 
+# (the kernel's start-up notice about its local TCP ports is not the cell's output)
+QUIET_KERNEL = ["--IPKernelApp.log_level=ERROR"]
+
+
 
 @pytest.fixture(autouse=True)
 def _kernels_draw_inline(monkeypatch):
@@ -20,6 +24,7 @@ def run_cells(tmp_path, *sources: str) -> list:
     """Execute the cells in a fresh kernel; each cell's outputs."""
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources])
     NotebookClient(notebook, timeout=120, kernel_name="python3",
+                   extra_arguments=QUIET_KERNEL,
                    resources={"metadata": {"path": str(tmp_path)}}).execute()
     return [cell.outputs for cell in notebook.cells]
 

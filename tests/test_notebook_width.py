@@ -6,9 +6,7 @@ of every code cell in notebooks/*.ipynb is at most 88 characters long.
 
 from pathlib import Path
 
-import pytest
-
-nbformat = pytest.importorskip("nbformat")
+import nbformat
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("*.ipynb"))
 MAX_WIDTH = 88

@@ -7,10 +7,12 @@ Every notebooks/*.ipynb is picked up, so a new lesson is tested as soon as it is
 import time
 from pathlib import Path
 
+import nbclient  # (the dev extra installs nbclient, nbformat and ipykernel)
+import nbformat
 import pytest
 
-nbformat = pytest.importorskip("nbformat")
-nbclient = pytest.importorskip("nbclient")
+# (the kernel's start-up notice about its local TCP ports is not the cell's output)
+QUIET_KERNEL = ["--IPKernelApp.log_level=ERROR"]
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("*.ipynb"))
 TIME_LIMIT = 60.0  # seconds per notebook, on a 2-core machine
@@ -55,6 +57,7 @@ def test_notebook_runs_cleanly_and_quickly(path, tmp_path, monkeypatch):
     notebook = nbformat.read(path, as_version=4)
     # run in a temporary folder: what the notebook writes lands there, not in the repo
     client = nbclient.NotebookClient(notebook, timeout=120, kernel_name="python3",
+                                     extra_arguments=QUIET_KERNEL,
                                      resources={"metadata": {"path": str(tmp_path)}})
     start = time.perf_counter()
     client.execute()  # raises CellExecutionError if a cell fails

@@ -25,6 +25,10 @@ import os
 import re
 from pathlib import Path
 
+# (the kernel's start-up notice about its local TCP ports is not the cell's output)
+QUIET_KERNEL = ["--IPKernelApp.log_level=ERROR"]
+
+
 DOCS = Path(__file__).resolve().parent.parent
 PAGES = ["seeing-the-graph.md"]
 OUTPUT_PAGES = ["math-linear-algebra.md", "math-calculus.md", "math-probability.md",
@@ -118,6 +122,7 @@ def _render_lectures() -> None:
         try:
             with tempfile.TemporaryDirectory() as folder:
                 NotebookClient(notebook, timeout=300, kernel_name="python3",
+                               extra_arguments=QUIET_KERNEL,
                                resources={"metadata": {"path": folder}}).execute()
         finally:
             if backend is not None:
