@@ -25,7 +25,7 @@ import numpy as np
 from ..engine import Function, SparseGrad, topological_order
 from ..grad_mode import no_grad
 from ..tensor import Tensor
-from .graph import SMALL, _numbers
+from .graph import SMALL, _display_once, _numbers
 
 # How each op's result is written, from its inputs' names ({0}, {1}).
 _EXPRESSIONS = {
@@ -123,17 +123,9 @@ class BackwardTable:
     def _ipython_display_(self) -> None:
         """How Jupyter shows the table: once per cell, whether explain_backward was the
         cell's last line (Jupyter displays the result) or not (it displayed itself)."""
-        from IPython import get_ipython
-        from IPython.display import display
-
-        cell = getattr(get_ipython(), "execution_count", None)
-        if cell is not None and cell == self._shown_in:
-            return
-        self._shown_in = cell
-        display({"text/html": self._repr_html_(), "text/markdown": self.to_markdown(),
-                 "text/plain": str(self)}, raw=True)
-
-    _shown_in = None  # the cell that showed the table
+        _display_once(self, lambda: {"text/html": self._repr_html_(),
+                                     "text/markdown": self.to_markdown(),
+                                     "text/plain": str(self)})
 
     def to_markdown(self) -> str:
         def row(cells):

@@ -211,25 +211,33 @@ def draw_graph(output: Tensor, show_values: bool = False, show_grads: bool = Fal
     dot = _graph(output, show_values, show_grads, show_shapes, group_modules, rankdir,
                  max_nodes, params)
     if "ipykernel" in sys.modules:
-        dot._ipython_display_ = lambda: _display_once(dot)
-        _display_once(dot)
+        dot._ipython_display_ = lambda: _display_once(dot, lambda: _drawing(dot))
+        _display_once(dot, lambda: _drawing(dot))
     return dot
 
 
-def _display_once(dot) -> None:
-    """Show the drawing in Jupyter, unless this cell showed it already (it is shown when
-    drawn, and again when it is the cell's last line: only the first one draws)."""
+def _display_once(shown, bundle) -> None:
+    """Show `shown` in Jupyter as `bundle()` (a dict: MIME type -> data), unless this cell
+    showed it already. Jupyter asks for a cell's last value, and the tables, drawings and
+    figures of tg.viz also show themselves when made (a figure: when pyplot flushes it),
+    so that they appear whether or not they are the last line; only the first one draws.
+    """
     from IPython import get_ipython
     from IPython.display import display
 
     cell = getattr(get_ipython(), "execution_count", None)
-    if cell is not None and getattr(dot, "_shown_in", None) == cell:
+    if cell is not None and getattr(shown, "_shown_in", None) == cell:
         return
-    dot._shown_in = cell
+    shown._shown_in = cell
+    display(bundle(), raw=True)
+
+
+def _drawing(dot) -> dict:
+    """The drawing as Jupyter shows it: SVG, or the DOT text without Graphviz's program."""
     try:
-        display(dot._repr_mimebundle_(), raw=True)
+        return dot._repr_mimebundle_()
     except Exception:  # no Graphviz program: its DOT text says it all
-        display({"text/plain": dot.source}, raw=True)
+        return {"text/plain": dot.source}
 
 
 def _graph(output: Tensor, show_values: bool = False, show_grads: bool = False,

@@ -12,6 +12,7 @@ import numpy as np
 
 from ..grad_mode import no_grad
 from ..tensor import Tensor
+from .graph import _display_once
 
 
 def _pyplot():
@@ -32,27 +33,20 @@ def _finish(plt, fig, path):
     if path is not None:
         fig.savefig(os.fspath(path), dpi=120, bbox_inches="tight")
         plt.close(fig)
-    else:  # in Jupyter: shown once, as the cell's last line or not
-        fig._ipython_display_ = lambda: _display_once(fig)
+    else:  # in Jupyter: shown once, as the cell's last line or not (see _display_once;
+        # pyplot's own flush at the end of the cell asks too)
+        fig._ipython_display_ = lambda: _display_once(fig, lambda: _png(fig))
     return fig
 
 
-def _display_once(fig) -> None:
-    """How Jupyter shows a returned figure: once per cell. Jupyter asks twice when the
-    figure is the cell's last line (for the line's value, then for every figure pyplot
-    holds, at the end of the cell) and once when it is not; only the first one draws."""
+def _png(fig) -> dict:
+    """The figure as Jupyter shows it: a PNG (base64, as a raw display wants it)."""
+    import base64
     from io import BytesIO
 
-    from IPython import get_ipython
-    from IPython.display import Image, display
-
-    cell = getattr(get_ipython(), "execution_count", None)
-    if cell is not None and getattr(fig, "_shown_in", None) == cell:
-        return
-    fig._shown_in = cell
     png = BytesIO()
     fig.savefig(png, format="png", dpi=100, bbox_inches="tight")
-    display(Image(data=png.getvalue()))
+    return {"image/png": base64.b64encode(png.getvalue()).decode("ascii")}
 
 
 def plot_loss(history, path=None, title: str = "Training loss", log_scale: bool = False,
