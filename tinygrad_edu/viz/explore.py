@@ -28,7 +28,7 @@ import numpy as np
 
 from ..tensor import Tensor
 from .explain import explain_backward
-from .graph import _collect, _edges, _graph
+from .graph import _collect, _graph, _result_values
 from .graph import _numbers as _summary
 
 _HERE = Path(__file__).parent
@@ -152,15 +152,9 @@ def _page_data(output: Tensor, table, max_nodes: int) -> dict:
     grads[f"n{id(root)}"] = grads[f"t{id(output)}"] = upstream
     grad_step[f"n{id(root)}"] = grad_step[f"t{id(output)}"] = 0
 
-    values = {f"t{id(t)}": t.data for t in leaves}
-    for node in nodes + hidden:
-        for x, made_by in _edges(node):
-            if made_by is not None:
-                values.setdefault(f"n{id(made_by)}", made_by._value if made_by._value
-                                  is not None else x.data)
-        if node._value is not None:
-            values[f"n{id(node)}"] = node._value
-    values[f"n{id(root)}"] = values[f"t{id(output)}"] = output.data
+    values = {f"n{key}": value for key, value in _result_values(nodes + hidden,
+                                                                  output).items()}
+    values |= {f"t{id(t)}": t.data for t in leaves}
 
     info = {}
     for t in leaves:

@@ -164,6 +164,21 @@ def _edges(node):
             yield x, (parent if isinstance(parent, Function) else None)
 
 
+def _result_values(nodes, output: Tensor) -> dict:
+    """{id(node): the value of its result}: kept by the node under tg.viz.trace(), else
+    held by an op that used it (the value it had then: in place, it may have changed
+    since), and the output's own for the last op."""
+    values: dict[int, np.ndarray] = {}
+    for node in nodes:
+        for x, made_by in _edges(node):
+            if made_by is not None:
+                values.setdefault(id(made_by), x.data)
+    if output.grad_fn is not None:
+        values[id(output.grad_fn)] = output.data
+    values.update((id(node), node._value) for node in nodes if node._value is not None)
+    return values
+
+
 def _collect(output: Tensor, max_nodes: int):
     """The op nodes below `output`, oldest first, and the leaves, by an explicit stack."""
     nodes, leaves, seen = [], [], set()
@@ -268,21 +283,16 @@ def _graph(output: Tensor, show_values: bool = False, show_grads: bool = False,
             key = id(made_by) if made_by is not None else id(x)
             uses[key] = uses.get(key, 0) + 1
 
-    # each leaf's first module call, and each result's value (held by the ops that use it)
+    # each leaf's first module call, and each result's value
     first_call: dict[int, object] = {}
-    values: dict[int, np.ndarray] = {}
+    values = _result_values(nodes, output)
     used_leaves: set[int] = set()  # the leaves a drawn op uses (only those are drawn)
     for node in nodes:
         for x, made_by in _edges(node):
-            if made_by is not None:  # (the value it had then: in place, it may have changed)
-                values.setdefault(id(made_by), made_by._value if made_by._value is not None
-                                  else x.data)
-            else:
+            if made_by is None:
                 used_leaves.add(id(x))
                 if node._module_call is not None:
                     first_call.setdefault(id(x), node._module_call)
-    if output.grad_fn is not None:
-        values[id(output.grad_fn)] = output.data
     folded_leaves = [t for t in leaves if id(t) not in used_leaves]
     leaves = [t for t in leaves if id(t) in used_leaves]
 
@@ -349,7 +359,7 @@ def _graph(output: Tensor, show_values: bool = False, show_grads: bool = False,
                  style="filled", fillcolor=fill(grad, t.data, LEAF_COLOR))
     untraced = False
     for node in nodes:
-        value = node._value if node._value is not None else values.get(id(node))
+        value = values.get(id(node))
         label_lines = [node.name]
         if value is not None:  # (an untraced result's gradient is gone after backward)
             label_lines += lines_for(value.shape, value.dtype, value, node._grad_value,
