@@ -977,9 +977,8 @@ class Tensor:
         if dim is not None and axis == -1:
             axis = None  # -1 is only the default: PyTorch's `dim` replaces it
         axis, _ = _axis_args("softmax", axis, False, dim, None)
+        # (a 0-d tensor: no axes, so each value is its own softmax, 1, as PyTorch's)
         axes = ops._normalize_axes(axis, self.ndim, "softmax")
-        if self.ndim == 0:  # one value: probability 1 (as PyTorch, for dim 0 or -1)
-            return self.reshape(1).softmax(0).reshape(())
         # (initial=-inf: an empty axis has no max; its softmax is empty, as PyTorch's)
         shift = self.data.max(axis=axes, keepdims=True, initial=-np.inf)
         e = (self - np.where(np.isfinite(shift), shift, 0)).exp()
