@@ -96,3 +96,10 @@ def test_a_graph_drawing_shows_once_as_last_line_or_not(tmp_path):
                                                                          "stdout"]
     for outputs in cells[1:]:
         assert [sorted(o["data"]) for o in outputs] == [["image/svg+xml"]]
+
+
+def test_a_cell_ending_in_explore_shows_the_page_inline(tmp_path):
+    (outputs,) = run_cells(tmp_path, GRAPH + "tg.viz.explore(y)")
+    (output,) = outputs
+    shown = output["data"]["text/html"]
+    assert shown.startswith("<iframe srcdoc=") and "window.explorer" in shown
