@@ -10,7 +10,7 @@ node to see its op, shape, value and gradient, the local derivative's formula an
 of your code that made it. Step through backward (next / previous / play, or the arrow keys
 and space): each step lights up the op being processed and shows, for each of its inputs,
 upstream gradient x local derivative = contribution, the same numbers as the matching row
-of `explain_backward`, which is highlighted beside the graph; a tensor used by several ops
+of `explain_backward`, highlighted in the table under the graph; a tensor used by several ops
 says how many of its contributions have arrived, and the leaves' gradients fill in as they
 complete. Forward mode steps through the ops in the order they ran.
 
