@@ -15,9 +15,9 @@ makes inputs with exactly two tied maxima (INPUTS, below).
 What backward gets: grad_output (a 0-d Tensor) and ctx.saved_tensors == (is_max,),
 a boolean ndarray of x's shape: True where x equals the max. Return dL/dx.
 
-Write MaxWithTies.backward, then check it:
+Write MaxWithTies.backward, then check it (in your course folder):
 
-    tinygrad-edu gradcheck examples/exercises/max_with_ties.py::MaxWithTies
+    tinygrad-edu exercises check max_with_ties
 """
 
 import numpy as np

@@ -17,9 +17,9 @@ neither does a scaling of the row (hence - y * mean(g * y)).
 What backward gets: grad_output (a Tensor, the shape of x) and
 ctx.saved_tensors == (y, sigma): ndarrays, sigma of shape (..., 1).
 
-Write LayerNorm.backward, then check it:
+Write LayerNorm.backward, then check it (in your course folder):
 
-    tinygrad-edu gradcheck examples/exercises/layernorm.py::LayerNorm
+    tinygrad-edu exercises check layernorm
 """
 
 import numpy as np

@@ -11,9 +11,9 @@ broadcasts along the row.
 What backward gets: grad_output (a Tensor, the shape of y) and
 ctx.saved_tensors == (p,), where p = softmax(x) (an ndarray of x's shape).
 
-Write LogSumExp.backward, then check it:
+Write LogSumExp.backward, then check it (in your course folder):
 
-    tinygrad-edu gradcheck examples/exercises/logsumexp.py::LogSumExp
+    tinygrad-edu exercises check logsumexp
 """
 
 import numpy as np

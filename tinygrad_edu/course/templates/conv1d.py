@@ -17,9 +17,9 @@ and tg.stack all have backwards of their own.
 What backward gets: grad_output (a Tensor (m,)) and ctx.saved_tensors == (x, w), the
 input Tensors. Return (dL/dx, dL/dw).
 
-Write Conv1d.backward, then check it:
+Write Conv1d.backward, then check it (in your course folder):
 
-    tinygrad-edu gradcheck examples/exercises/conv1d.py::Conv1d
+    tinygrad-edu exercises check conv1d
 """
 
 import numpy as np

@@ -17,9 +17,9 @@ The result has the input's shape. The same rule works for x, and for scalars (sh
 What backward gets: grad_output (a Tensor, the shape of z); ctx.x_shape and
 ctx.y_shape, the input shapes. Return (dL/dx, dL/dy).
 
-Write BroadcastAdd.backward, then check it:
+Write BroadcastAdd.backward, then check it (in your course folder):
 
-    tinygrad-edu gradcheck examples/exercises/broadcast_add.py::BroadcastAdd
+    tinygrad-edu exercises check broadcast_add
 """
 
 import tinygrad_edu as tg

@@ -11,9 +11,9 @@ What backward gets: grad_output, a Tensor of the output's shape (dL/ds), and
 ctx.saved_tensors == (s,), an ndarray. Tensors and ndarrays mix in + - * /.
 What it returns: dL/dx, with the shape of x.
 
-Write Sigmoid.backward, then check it:
+Write Sigmoid.backward, then check it (in your course folder):
 
-    tinygrad-edu gradcheck examples/exercises/sigmoid.py::Sigmoid
+    tinygrad-edu exercises check sigmoid
 """
 
 import numpy as np

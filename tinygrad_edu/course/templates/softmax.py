@@ -15,9 +15,9 @@ so that it broadcasts back against y.
 What backward gets: grad_output (a Tensor, the shape of y) and
 ctx.saved_tensors == (y,), an ndarray. Tensor.sum(axis=-1, keepdims=True) sums a row.
 
-Write Softmax.backward, then check it:
+Write Softmax.backward, then check it (in your course folder):
 
-    tinygrad-edu gradcheck examples/exercises/softmax.py::Softmax
+    tinygrad-edu exercises check softmax
 """
 
 import numpy as np

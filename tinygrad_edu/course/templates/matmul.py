@@ -12,9 +12,9 @@ and there is only one way to multiply g with b (or a) that gives that shape.
 What backward gets: grad_output (a Tensor (n, m)) and ctx.saved_tensors == (a, b),
 the input Tensors. `t.T` is the transpose, `@` the product. Return (dL/da, dL/db).
 
-Write MatMul.backward, then check it:
+Write MatMul.backward, then check it (in your course folder):
 
-    tinygrad-edu gradcheck examples/exercises/matmul.py::MatMul
+    tinygrad-edu exercises check matmul
 """
 
 import tinygrad_edu as tg

@@ -1,0 +1,7 @@
+"""Stage: convolution."""
+
+from __future__ import annotations
+
+STAGE = "convolution"
+
+EXERCISES = []

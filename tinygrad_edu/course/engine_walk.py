@@ -1,0 +1,7 @@
+"""Stage: the engine."""
+
+from __future__ import annotations
+
+STAGE = "the engine"
+
+EXERCISES = []

@@ -1,0 +1,7 @@
+"""Stage: layers."""
+
+from __future__ import annotations
+
+STAGE = "layers"
+
+EXERCISES = []

@@ -1,0 +1,7 @@
+"""Stage: optimizers."""
+
+from __future__ import annotations
+
+STAGE = "optimizers"
+
+EXERCISES = []

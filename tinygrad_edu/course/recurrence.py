@@ -1,0 +1,7 @@
+"""Stage: recurrence."""
+
+from __future__ import annotations
+
+STAGE = "recurrence"
+
+EXERCISES = []
