@@ -6,8 +6,7 @@ import difflib
 from dataclasses import replace
 from pathlib import Path
 
-from . import (convolution, derivatives, engine_walk, layers, op_backwards, optimizers,
-               recurrence)
+from . import convolution, derivatives, engine_walk, layers, op_backwards, optimizers, recurrence
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 

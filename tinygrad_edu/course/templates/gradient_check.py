@@ -28,7 +28,6 @@ Write them, then check them (in your course folder):
     tinygrad-edu exercises check gradient_check
 """
 
-import numpy as np
 
 
 def numeric_gradient(f, x, h=1e-6):
