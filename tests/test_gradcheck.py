@@ -531,6 +531,78 @@ class SquareInPlace(tg.Function):
         return grad_output * 2 * x
 
 
+class Sigmoid(tg.Function):
+    @staticmethod
+    def forward(ctx, x):
+        return ctx.save_output(1 / (1 + np.exp(-x.data)))
+
+    @staticmethod
+    def backward(ctx, grad_output):  # ds/dx = s (1 - s)
+        s = ctx.output
+        return grad_output * s * (1 - s)
+
+
+class SigmoidWithoutOneMinus(Sigmoid):
+    @staticmethod
+    def backward(ctx, grad_output):
+        return grad_output * ctx.output  # wrong: the factor (1 - s) is missing
+
+
+class Log(tg.Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.log(x.data)
+
+    @staticmethod
+    def backward(ctx, grad_output):  # d/dx log x = 1/x
+        (x,) = ctx.saved_tensors
+        return grad_output / x
+
+
+class LogWrongPower(Log):
+    @staticmethod
+    def backward(ctx, grad_output):
+        (x,) = ctx.saved_tensors
+        return grad_output / x ** 2  # wrong: the power of x is one too high
+
+
+class RowMean(tg.Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.shape = x.shape
+        return x.data.mean(axis=-1)
+
+    @staticmethod
+    def backward(ctx, grad_output):  # each of the n elements: 1/n
+        return grad_output.unsqueeze(-1).expand(*ctx.shape) / ctx.shape[-1]
+
+
+class RowMeanWithoutOneOverN(RowMean):
+    @staticmethod
+    def backward(ctx, grad_output):
+        return grad_output.unsqueeze(-1).expand(*ctx.shape)  # wrong: the 1/n is missing
+
+
+class Softmax(tg.Function):
+    @staticmethod
+    def forward(ctx, x):
+        e = np.exp(x.data - x.data.max(axis=-1, keepdims=True))
+        return ctx.save_output(e / e.sum(axis=-1, keepdims=True))
+
+    @staticmethod
+    def backward(ctx, grad_output):  # dy_i/dx_j = y_i (delta_ij - y_j)
+        y = ctx.output
+        return y * (grad_output - (grad_output * y).sum(axis=-1, keepdims=True))
+
+
+class SoftmaxDiagonalOnly(Softmax):
+    @staticmethod
+    def backward(ctx, grad_output):
+        y = ctx.output
+        return grad_output * y * (1 - y)  # wrong: only the diagonal of the Jacobian
+
+
 MIXED = np.linspace(-1.9, 2.1, 12).reshape(3, 4)  # both signs, none at the kink
 WIDE = RNG.uniform(0.5, 1.5, (3, 4))
 
@@ -552,7 +624,22 @@ HINT_CASES = {
              "branch for the other side of the kink"),
     "kink, other side": (ReluValueAsSlope.apply, (MIXED,), "matches where x < 0 but not where "
                          "x > 0"),
+    "a factor of the output missing": (SigmoidWithoutOneMinus.apply, (X,),
+                                       "your gradient equals the right one times 1/(1 - y) "
+                                       "(y the output): the factor (1 - y) is missing"),
+    "wrong power": (LogWrongPower.apply, (WIDE,), "times 1/x (x the input): the power of x "
+                    "is one too high"),
+    "forgotten 1/n": (RowMeanWithoutOneOverN.apply, (RNG.standard_normal((2, 5)),),
+                      "5 is the size of axis 1 of this input: if the op averages over it, "
+                      "is the 1/5 of the mean missing"),
+    "diagonal only": (SoftmaxDiagonalOnly.apply, (X,), "only the diagonal of the Jacobian"),
 }
+
+
+@pytest.mark.parametrize("right", [Sigmoid, Log, RowMean, Softmax])
+def test_the_right_backwards_of_the_hint_cases_pass(right):
+    # the hints above are about the mistake, not the op: its right backward passes
+    assert tg.gradcheck(right.apply, leaves(WIDE), verbose=False)
 
 
 @pytest.mark.parametrize("case", HINT_CASES)

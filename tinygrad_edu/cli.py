@@ -625,27 +625,33 @@ _CHILD = ("import signal, sys; signal.signal(signal.SIGINT, signal.SIG_IGN); "
 
 
 def _gradcheck_in_child(args: argparse.Namespace) -> int:
-    """The check in a child process, stopped after --timeout seconds. The student's file
-    may loop forever, at import or in its op, and only another process can always stop
-    it: a signal to this one would wait for a long NumPy call to return, and the code
-    may catch the exception the signal raises."""
-    command = [sys.executable, "-c", _CHILD, str(Path(__file__).resolve().parent.parent),
-               "gradcheck", "--seed", str(args.seed), "--timeout", "0"]
+    """The check in a child process, stopped after --timeout seconds."""
+    command = ["gradcheck", "--seed", str(args.seed), "--timeout", "0"]
     if args.shapes:
         command += ["--shapes", *(_case_text(case) for case in args.shapes)]
-    command += ["--", args.target]
+    return _in_child(command + ["--", args.target], args.target, args.timeout)
+
+
+def _in_child(command: list[str], what: str, timeout: float) -> int:
+    """Run `tinygrad-edu COMMAND` in a child process, stopped after `timeout` seconds.
+
+    The student's file may loop forever, at import or in its code, and only another
+    process can always stop it: a signal to this one would wait for a long NumPy call to
+    return, and the code may catch the exception the signal raises."""
+    command = [sys.executable, "-c", _CHILD, str(Path(__file__).resolve().parent.parent),
+               *command]
     sys.stdout.flush()  # the child writes to the same stdout and stderr
     sys.stderr.flush()
     child = subprocess.Popen(command, stdin=subprocess.DEVNULL)
     try:
-        status = child.wait(timeout=args.timeout)
+        status = child.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
-        seconds = f"{args.timeout:g} second{'' if args.timeout == 1 else 's'}"
+        seconds = f"{timeout:g} second{'' if timeout == 1 else 's'}"
         raise CommandError(
-            f"{args.target} did not finish within {seconds} and was stopped: does the "
-            "file's top-level code, or the op's forward or backward, loop forever? Fix the "
-            f"loop, or allow more time, such as --timeout {2 * args.timeout:g} (--timeout 0: "
-            "no limit)") from None
+            f"{what} did not finish within {seconds} and was stopped: does the file's "
+            "top-level code, or the code being checked, loop forever? Fix the loop, or "
+            f"allow more time, such as --timeout {2 * timeout:g} (--timeout 0: no "
+            "limit)") from None
     finally:
         if child.poll() is None:  # timed out, or Ctrl-C in this process
             child.kill()
@@ -655,12 +661,110 @@ def _gradcheck_in_child(args: argparse.Namespace) -> int:
             name = signal.Signals(-status).name
         except ValueError:
             name = f"signal {-status}"
-        raise CommandError(f"the check of {args.target} was killed by {name}, before it "
-                           "could report")
+        raise CommandError(f"the check of {what} was killed by {name}, before it could "
+                           "report")
     if status not in (0, 1, 2, 130, 141):  # (the child's own: Ctrl-C, a closed pipe)
-        raise CommandError(f"the check of {args.target} stopped with exit status {status} "
-                           "(does the file call sys.exit or os._exit?)")
+        raise CommandError(f"the check of {what} stopped with exit status {status} (does "
+                           "the file call sys.exit or os._exit?)")
     return status
+
+
+def exercises(args: argparse.Namespace) -> int:
+    """The course: build the framework yourself, exercise by exercise.
+
+        tinygrad-edu exercises                  list the exercises, with your status
+        tinygrad-edu exercises start course     copy the templates into ./course
+        tinygrad-edu exercises check sigmoid    grade one (run it in the course folder)
+
+    Each exercise is a file with the math in its docstring and a `raise
+    NotImplementedError` to replace. `check` grades it on cases and names the classic
+    mistakes it recognises. Your status (todo, failing, done, or edited since its last
+    check) is read from the folder: --dir DIR (default: the current folder). Exit status
+    of check: 0 when it passes, 1 when it fails, 2 when it cannot run (no such exercise
+    or file, a file that raises while being imported, a check that runs out of time).
+    """
+    if args.action == "start":
+        return _exercises_start(args)
+    if args.action == "check":
+        if args.timeout == 0:
+            return _exercises_check_here(args)
+        command = ["exercises", "check", args.name, "--dir", args.dir, "--seed",
+                   str(args.seed), "--timeout", "0"]
+        return _in_child(command, args.name, args.timeout)
+    return _exercises_list(args)
+
+
+def _exercises_start(args: argparse.Namespace) -> int:
+    from tinygrad_edu.course import CourseError, start
+
+    try:
+        written, kept = start(args.folder)
+    except CourseError as problem:
+        raise CommandError(problem) from None
+    folder = Path(args.folder)
+    print(f"Wrote {len(written)} exercise file{'s' if len(written) != 1 else ''} into "
+          f"{folder}" + (f"; kept {len(kept)} that were there already (never overwritten)"
+                         if kept else ""))
+    inside = "" if folder.resolve() == Path.cwd() else f"cd {shlex.quote(str(folder))}\n  "
+    print(f"Next:\n  {inside}tinygrad-edu exercises                           # the list, "
+          "with your status\n  tinygrad-edu exercises check central_difference  # the first "
+          "exercise")
+    return 0
+
+
+def _exercises_check_here(args: argparse.Namespace) -> int:
+    from tinygrad_edu.course import CourseError, grade
+    from tinygrad_edu.grader import GraderError
+
+    try:
+        text, passed = grade(args.name, args.dir, seed=args.seed)
+    except (CourseError, GraderError) as problem:
+        raise CommandError(problem) from None
+    print(text)
+    return 0 if passed else 1
+
+
+def _exercises_list(args: argparse.Namespace) -> int:
+    import textwrap
+
+    from tinygrad_edu.course import EXERCISES, STAGES, statuses
+
+    folder = Path(args.dir)
+    states = statuses(folder)
+    started = any((folder / f"{e.name}.py").is_file() for e in EXERCISES)
+    print(f"The course: {len(EXERCISES)} exercises in {len(STAGES)} stages, from a numeric "
+          "derivative to backprop through time.")
+    if started:
+        counts = {s: list(states.values()).count(s) for s in ("done", "failing", "edited",
+                                                              "todo")}
+        where = "this folder" if folder.resolve() == Path.cwd() else str(folder)
+        print(f"In {where}: " + ", ".join(f"{n} {s}" for s, n in counts.items() if n) + ".")
+    print()
+    print(f"{'#':>3}  {'exercise':<22}{'status':<9}what it teaches")
+    stage = None
+    for exercise in EXERCISES:
+        if exercise.stage != stage:
+            stage = exercise.stage
+            print(f"     {STAGES.index(stage) + 1}. {stage}")
+        status = states[exercise.name] if started else "-"
+        lines = textwrap.wrap(exercise.teaches, 88 - 36, break_on_hyphens=False)
+        print(f"{exercise.number:>3}  {exercise.name:<22}{status:<9}{lines[0]}")
+        for line in lines[1:]:
+            print(" " * 36 + line)
+    print()
+    if not started:
+        print("No exercises in this folder yet. Start with\n"
+              "  tinygrad-edu exercises start course && cd course\n"
+              "then write each file's missing code and check it:\n"
+              "  tinygrad-edu exercises check central_difference")
+        return 0
+    todo = next((e for e in EXERCISES if states[e.name] != "done"), None)
+    if todo is None:
+        print("Every exercise is done: you have built the framework.")
+    else:
+        option = "" if folder.resolve() == Path.cwd() else f" --dir {shlex.quote(str(folder))}"
+        print(f"Next: tinygrad-edu exercises check {todo.name}{option}")
+    return 0
 
 
 _MAX_CHECKED_ELEMENTS = 10_000  # per input of --shapes
@@ -785,12 +889,36 @@ def build_parser() -> argparse.ArgumentParser:
                         "process; with 0, no limit, it runs in this one (where breakpoint() "
                         "in your op works)")
     p.set_defaults(run=gradcheck)
+
+    p = commands.add_parser(
+        "exercises", help="the course: list the exercises, start a folder, check one",
+        description=inspect.cleandoc(exercises.__doc__),
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--dir", default=".", help="your course folder (default: this one)")
+    p.set_defaults(run=exercises, action="list")
+    actions = p.add_subparsers(dest="action", metavar="ACTION")
+    q = actions.add_parser("list", help="the exercises in order, with your status")
+    q.add_argument("--dir", default=argparse.SUPPRESS,
+                   help="your course folder (default: this one)")
+    q = actions.add_parser("start", help="copy the exercise templates into a folder (a "
+                           "file that exists is never overwritten)")
+    q.add_argument("folder", metavar="DIR", help="the course folder, made if need be")
+    q = actions.add_parser("check", help="grade one exercise, naming the mistakes it sees")
+    q.add_argument("name", metavar="NAME", help="the exercise, as the list names it")
+    q.add_argument("--dir", default=argparse.SUPPRESS,
+                   help="your course folder (default: this one)")
+    q.add_argument("--seed", type=_seed, default=0,
+                   help="seed of the random inputs, 0 or more (default: 0)")
+    q.add_argument("--timeout", type=_seconds, default=60, metavar="SECONDS",
+                   help="stop a check that has not finished after this many seconds "
+                        "(default: 60; 0: no limit, and the check runs in this process)")
     return parser
 
 
 # What to make smaller when a command runs out of memory.
 _SMALLER = {"demo": "close other programs", "train": "use smaller --hidden or --batch-size",
-            "graph": "use shorter vectors", "gradcheck": "use smaller shapes"}
+            "graph": "use shorter vectors", "gradcheck": "use smaller shapes",
+            "exercises": "close other programs"}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,8 +15,10 @@ An element passes when |analytic - numeric| <= atol + rtol * |numeric|.
 
 When an input fails, the two Jacobians are compared as a whole to name the usual
 mistake (see `_hints`): the analytic one a constant times the numeric one (2x: added
-twice; -1x: a sign), zero, transposed, right on one side of a kink only, a gradient
-of the wrong shape (a broadcast not summed), or a forward that changed its input.
+twice; -1x: a sign; n: the 1/n of a mean), zero, only the diagonal of a full Jacobian,
+off by a factor written with the input or the output (1 - y: sigmoid's missing factor;
+1/x: a wrong power), transposed, right on one side of a kink only, a gradient of the
+wrong shape (a broadcast not summed), or a forward that changed its input.
 """
 
 from __future__ import annotations
@@ -258,11 +260,19 @@ def _near(value: float, target: float) -> bool:
     return abs(value - target) <= SCALE_MATCH * abs(target)
 
 
-def _scale_hints(c: float, out_size: int, in_size: int) -> list[str]:
+def _simple(c: float) -> bool:
+    """-1, 2 or 1/2: the constants with a hint of their own."""
+    return any(_near(c, k) for k in (-1.0, 2.0, 0.5))
+
+
+def _scale_hints(c: float, out_size: int, in_size: int, shape: tuple = ()) -> list[str]:
     """Hints for A = c N, c a constant other than 1."""
     if _near(c, -1.0):
         return [HINT_SIGN]
     hints = _broadcast_hints(c, out_size, in_size)
+    mean = None if hints else _mean_hint(c, shape)
+    if mean:
+        return [f"the analytic gradient is {c:.4g}x the numeric one everywhere: {mean}"]
     if _near(c, 2.0):
         hints.append(HINT_TWICE)
     elif _near(c, 0.5):
@@ -291,6 +301,86 @@ def _broadcast_hints(c: float, out_size: int, in_size: int) -> list[str]:
                 "the gradient over the broadcast axes (ops.unbroadcast) rather than "
                 "averaging it, or taking one copy"]
     return []
+
+
+def _mean_hint(c: float, shape: tuple) -> str | None:
+    """For A = n N or N / n, n the size of an axis of the input (or of all of it, n > 2):
+    the 1/n of a mean forgotten, or a division by n where none belongs."""
+    sizes = {n: f"the size of axis {axis}" for axis, n in reversed(list(enumerate(shape)))}
+    if len(shape) > 1:
+        sizes.setdefault(int(np.prod(shape)), "the number of elements")
+    for n, what in sizes.items():
+        if n > 2 and _near(c, n):
+            return (f"{n} is {what} of this input: if the op averages over it, is the 1/{n} "
+                    f"of the mean missing (a mean's derivative is 1/n for each element)? "
+                    "Otherwise a constant factor in the derivative is wrong")
+        if n > 2 and _near(c, 1 / n):
+            return (f"{n} is {what} of this input: is the gradient divided by {n} where "
+                    "nothing should be (a sum's derivative is 1 for each element, a mean's "
+                    "1/n)? Otherwise a constant factor in the derivative is wrong")
+    return None
+
+
+def _diagonal_hint(analytic: np.ndarray, numeric: np.ndarray, atol: float,
+                   rtol: float) -> str | None:
+    """The analytic Jacobian is the numeric one's diagonal, and the numeric one has more:
+    an output depends on other inputs too (softmax, a normalization), and those terms
+    were left out."""
+    diagonal = np.diag(np.diag(numeric))
+    off = numeric - diagonal
+    if np.abs(off).max() <= 10 * atol + rtol * np.abs(numeric).max():
+        return None  # elementwise: there is nothing off the diagonal to miss
+    if not np.all(np.abs(analytic - diagonal) <= atol + rtol * np.abs(diagonal)):
+        return None
+    return ("your gradient has only the diagonal of the Jacobian (dy_i/dx_i, each output "
+            "from its own input), but each output also depends on the other inputs (the "
+            "numeric dy_i/dx_j is not 0 for i != j): the terms through the other inputs are "
+            "missing, such as a softmax's -y_i y_j or the mean and variance of a norm")
+
+
+# Factors a derivative is often off by, elementwise: (name, f(x, y)), x the input and y
+# the output. The hint says "your gradient equals the right one times <name>".
+_FACTORS = [
+    ("1/(1 - y)", "the factor (1 - y) is missing", lambda x, y: 1 / (1 - y)),
+    ("1/y", "the factor y is missing", lambda x, y: 1 / y),
+    ("y", "there is an extra factor y", lambda x, y: y),
+    ("1 - y", "there is an extra factor (1 - y)", lambda x, y: 1 - y),
+    ("1/(1 - y^2)", "the factor (1 - y^2) is missing", lambda x, y: 1 / (1 - y ** 2)),
+    ("1/(1 + y)", "the factor (1 + y) is missing", lambda x, y: 1 / (1 + y)),
+    ("1/x", "the power of x is one too high, or a factor x is missing",
+     lambda x, y: 1 / x),
+    ("x", "the power of x is one too low, or there is an extra factor x",
+     lambda x, y: x),
+    ("1/x^2", "the power of x is two too high", lambda x, y: 1 / x ** 2),
+    ("x^2", "the power of x is two too low", lambda x, y: x ** 2),
+]
+
+
+def _factor_hint(analytic: np.ndarray, numeric: np.ndarray, x: np.ndarray,
+                 y: np.ndarray | None, atol: float) -> str | None:
+    """For an elementwise op (both Jacobians diagonal), the ratio of the two diagonals
+    compared with factors written with the input x and the output y."""
+    if np.abs(analytic - np.diag(np.diag(analytic))).max() > atol or np.abs(
+            numeric - np.diag(np.diag(numeric))).max() > atol:
+        return None  # not elementwise
+    a, n = np.diag(analytic), np.diag(numeric)
+    usable = np.abs(n) > 1e3 * atol
+    if usable.sum() < 2 or not usable.all():  # (zero slopes somewhere: a kink, a mask)
+        return None
+    ratio = a[usable] / n[usable]
+    if np.ptp(ratio) <= 1e-3 * np.abs(ratio).max():
+        return None  # a constant: said by the constant-factor rule
+    with np.errstate(all="ignore"):
+        for name, meaning, factor in _FACTORS:
+            if "y" in name and (y is None or y.size != x.size):
+                continue
+            expected = factor(x[usable], None if y is None else y.ravel()[usable])
+            if np.all(np.isfinite(expected)) and np.allclose(ratio, expected, rtol=1e-3,
+                                                             atol=1e-6):
+                where = "y the output" if "y" in name else "x the input"
+                return (f"your gradient equals the right one times {name} ({where}): "
+                        f"{meaning}")
+    return None
 
 
 def _kink_hint(right_columns: np.ndarray, wrong_columns: np.ndarray, x: np.ndarray,
@@ -328,12 +418,14 @@ def _kink_hint(right_columns: np.ndarray, wrong_columns: np.ndarray, x: np.ndarr
 
 
 def _hints(analytic: np.ndarray, numeric: np.ndarray, ok: np.ndarray, x: np.ndarray,
-           eps: float, atol: float, rtol: float) -> list[str]:
+           eps: float, atol: float, rtol: float, y: np.ndarray | None = None) -> list[str]:
     """Name the likely mistake behind a failing input from its two Jacobians.
 
     analytic and numeric are (output elements, input elements); ok marks the entries that
-    agree; x is the input's value. Tried in order, the first rule that fits wins:
-    zero, a constant factor (least squares), a transpose (square 2-D inputs), a kink.
+    agree; x is the input's value, y the output's (None when there are several outputs).
+    Tried in order, the first rule that fits wins: zero, a constant factor (least
+    squares), only the Jacobian's diagonal, a factor that is a function of x or y
+    (elementwise ops), a transpose (square 2-D inputs), a kink.
     """
     a_norm, n_norm = np.linalg.norm(analytic), np.linalg.norm(numeric)
     if ok.all() or not np.isfinite(a_norm) or not np.isfinite(n_norm):
@@ -349,7 +441,14 @@ def _hints(analytic: np.ndarray, numeric: np.ndarray, ok: np.ndarray, x: np.ndar
         c = float(np.vdot(analytic, numeric) / n_norm ** 2)  # least squares: A ~ c N
         residual = np.linalg.norm(analytic - c * numeric)
         if residual <= SCALE_RESIDUAL * a_norm and not _near(c, 1.0):
-            return _scale_hints(c, out_size, in_size)
+            if out_size == in_size == 1:  # one number: any two are a constant apart
+                return _scale_hints(c, 1, 1) if _simple(c) else []
+            return _scale_hints(c, out_size, in_size, x.shape)
+    if out_size == in_size > 1:
+        hint = _diagonal_hint(analytic, numeric, atol, rtol) or _factor_hint(
+            analytic, numeric, x.ravel(), y, atol)
+        if hint:
+            return [hint]
     if x.ndim == 2 and x.shape[0] == x.shape[1] > 1:
         n = x.shape[0]
         transposed = analytic.reshape(out_size, n, n).transpose(0, 2, 1).reshape(out_size, -1)
@@ -422,6 +521,7 @@ def gradcheck(f, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e
     if analytic is not None:
         # f changed an input: measure the numeric slopes at the inputs as they were given
         restore = originals if mutated else ()
+        output = outs[0].data.astype(np.float64) if len(outs) == 1 else None
         for j, i in enumerate(checked):
             numeric = _numeric_jacobian(f, args, i, eps, method, restore)
             ok = np.abs(analytic[j] - numeric) <= atol + rtol * np.abs(numeric)
@@ -434,7 +534,7 @@ def gradcheck(f, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e
                 item.worst = _worst(analytic[j], numeric, ~ok, args[i].shape, numeric.shape[0])
                 if i not in mutated:  # (after a mutation the comparison says little)
                     item.hints += _hints(analytic[j], numeric, ok, args[i].data, eps, atol,
-                                         rtol)
+                                         rtol, output)
                     if _check == "gradgradcheck":  # f is a backward: say so in the hint
                         item.hints = [HINT_ZERO_SECOND if h is HINT_ZERO else h
                                       for h in item.hints]

@@ -169,8 +169,9 @@ def grade_op(path: Path, target: str, mistakes=(), seed: int = 0):
         if any(r.failures for r in rows):
             known = mistake_hints(spec.function, case, mistakes, seed)
             for r in rows:
-                for failure in r.failures:  # the mistake named first: it says the most
-                    failure.hints[:0] = known.get(failure.input_index, [])
+                for failure in r.failures:  # a mistake recognised says the most: it
+                    if failure.input_index in known:  # replaces the general hints
+                        failure.hints = known[failure.input_index]
         results += rows
     return grader.format_table(spec, results, seed), all(r.passed for r in results)
 
