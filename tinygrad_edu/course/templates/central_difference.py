@@ -8,7 +8,7 @@ h^2 terms cancel:
 
     f(x + h) - f(x - h) = 2h f'(x) + h^3 f'''(x) / 3 + ...
 
-    central difference:  f'(x) ~ (f(x + h) - f(x - h)) / (2h)      error ~ h^2 f'''(x) / 6
+    central difference:  f'(x) ~ (f(x + h) - f(x - h)) / (2h)    error ~ h^2 f'''(x)/6
 
 With h = 1e-4 the one-sided difference is right to about 4 digits, the central one to
 about 8. (A smaller h is not always better: f(x + h) - f(x - h) subtracts two nearly

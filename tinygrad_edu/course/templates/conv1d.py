@@ -1,7 +1,7 @@
 """Exercise: the backward of a 1-D convolution (valid cross-correlation, as in deep
 learning, where "convolution" does not flip the kernel).
 
-    y_i = sum_j x_{i+j} w_j        x (n,), w (k,) -> y (n - k + 1,)   ("valid": no padding)
+    y_i = sum_j x_{i+j} w_j      x (n,), w (k,) -> y (n - k + 1,)  ("valid": no padding)
 
 Each x_t is used by every output y_i with i + j = t, and each w_j by every y_i:
 

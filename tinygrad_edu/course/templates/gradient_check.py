@@ -10,7 +10,7 @@ That is 2n evaluations of f for n entries: too slow to train with, and just righ
 check a gradient that backward computed. To compare the two, use a relative error
 (a difference of 1e-3 is small for gradients near 1000, and large near 0.001):
 
-    relative_error(a, n) = |a - n| / (|a| + |n|)      |.| the Euclidean norm (np.linalg.norm)
+    relative_error(a, n) = |a - n| / (|a| + |n|)      |.|: the norm, np.linalg.norm
 
 It is 0 for equal gradients, 1/3 when one is twice the other, 1 when they have opposite
 signs. In float64, a right gradient gives about 1e-8 or less; (if both are all zeros,
@@ -28,6 +28,7 @@ Write them, then check them (in your course folder):
     tinygrad-edu exercises check gradient_check
 """
 
+import numpy as np
 
 
 def numeric_gradient(f, x, h=1e-6):

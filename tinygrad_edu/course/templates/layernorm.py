@@ -1,4 +1,4 @@
-"""Exercise: the backward of layer normalization over the last axis (no scale, no shift).
+"""Exercise: the backward of layer normalization over the last axis (no scale or shift).
 
 For each row x of n numbers (the last axis):
 

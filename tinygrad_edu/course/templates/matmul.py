@@ -3,8 +3,8 @@
     y = a @ b            a (n, k), b (k, m) -> y (n, m)
     y_ij = sum_p a_ip b_pj
 
-    dL/da_ip = sum_j g_ij b_pj     that is  dL/da = g @ b.T     (n, m) @ (m, k) -> (n, k)
-    dL/db_pj = sum_i a_ip g_ij     that is  dL/db = a.T @ g     (k, n) @ (n, m) -> (k, m)
+    dL/da_ip = sum_j g_ij b_pj     that is  dL/da = g @ b.T    (n, m) @ (m, k) -> (n, k)
+    dL/db_pj = sum_i a_ip g_ij     that is  dL/db = a.T @ g    (k, n) @ (n, m) -> (k, m)
 
 where g = dL/dy. A check that cannot fail: each gradient has the shape of its input,
 and there is only one way to multiply g with b (or a) that gives that shape.
