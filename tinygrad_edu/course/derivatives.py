@@ -98,9 +98,9 @@ def check_gradient_check(module, path, seed):
 
 EXERCISES = [
     Exercise("central_difference", "central_difference",
-             "a derivative by nudging x both ways: (f(x + h) - f(x - h)) / 2h",
+             "a derivative by nudging x both ways, and why both",
              check=check_central_difference),
     Exercise("gradient_check", "numeric_gradient",
-             "a numeric gradient, entry by entry, and the relative error that grades it",
+             "a numeric gradient, and the relative error that grades it",
              check=check_gradient_check),
 ]

@@ -121,7 +121,7 @@ def compare(case: str, got, want, *, rtol: float = 1e-6, atol: float = 1e-9,
         return Row(case, True)
     error = np.where(bad, np.abs(got - want), -1.0)
     worst = np.unravel_index(int(np.argmax(error)), got.shape) if got.shape else ()
-    where = f" at {list(worst)}" if got.shape else ""
+    where = f" at {[int(i) for i in worst]}" if got.shape else ""
     details = [f"{int(bad.sum())} of {got.size} entries differ; worst{where}: yours "
                f"{got[worst]:.6g}, right {want[worst]:.6g}"]
     return Row(case, False, f"wrong {name}", details, list(hints))
@@ -153,7 +153,9 @@ def mistake_hints(function, case: grader.Case, mistakes, seed: int = 0) -> dict:
         for i, (mine, theirs) in enumerate(zip(got, wrong)):
             if theirs is None or mine is None:
                 continue
-            theirs = np.broadcast_to(np.asarray(theirs, dtype=np.float64), mine.shape)
+            theirs = np.asarray(theirs, dtype=np.float64)
+            if theirs.shape != mine.shape:  # (a mistake for other shapes: not this one)
+                continue
             if np.allclose(mine, theirs, rtol=1e-6, atol=1e-9):
                 found.setdefault(i, []).append(mistake.hint)
     return found

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import textwrap
 from pathlib import Path
 
 from .. import grader
@@ -115,8 +116,9 @@ def grade(name: str, folder=".", seed: int = 0, record: bool = True) -> tuple[st
     for `statuses`. Raises CourseError (or grader.GraderError) when it cannot run."""
     exercise, path = exercise_file(name, folder)
     digest = _digest(path)
-    header = (f"Exercise {exercise.number} of {len(EXERCISES)} ({exercise.stage}): "
-              f"{exercise.name}, {exercise.teaches}")
+    header = textwrap.fill(f"Exercise {exercise.number} of {len(EXERCISES)} "
+                           f"({exercise.stage}): {exercise.name}, {exercise.teaches}", 88,
+                           subsequent_indent="  ", break_on_hyphens=False)
     if exercise.check is None:
         text, passed = grade_op(path, exercise.target, exercise.mistakes, seed)
     else:
