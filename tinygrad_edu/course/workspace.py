@@ -5,10 +5,10 @@ never overwritten). `grade(name, folder)` checks one exercise and remembers the 
 in the folder's `.progress.json`, keyed by a hash of the file as it was checked, so that
 `statuses(folder)` can tell each exercise's state without running anything:
 
-    todo      the file is still the template (or missing), or was never checked
+    todo      the file is still the template (or missing)
     failing   the last check of this very file failed
     done      the last check of this very file passed
-    edited    the file changed since its last check: check it again
+    edited    the file changed since its last check (or was never checked): check it
 """
 
 from __future__ import annotations
@@ -90,9 +90,7 @@ def statuses(folder) -> dict[str, str]:
         seen = progress.get(exercise.name)
         if digest is None or digest == _digest(template(exercise)):
             states[exercise.name] = "todo"
-        elif not isinstance(seen, dict) or "sha256" not in seen:
-            states[exercise.name] = "todo"
-        elif seen["sha256"] != digest:
+        elif not isinstance(seen, dict) or seen.get("sha256") != digest:
             states[exercise.name] = "edited"
         else:
             states[exercise.name] = "done" if seen.get("passed") else "failing"
