@@ -3,8 +3,9 @@
 `solve(name, folder, {"Sigmoid.backward": sigmoid_backward})` copies the exercise's
 template into `folder` with the `raise NotImplementedError(...)` of each named function
 (a qualified name: "Class.method" or "function") replaced by the body of the Python
-function given for it. The bodies are written with the template's own imports in scope
-(np, tg). A reference solution and a wrong one are written the same way.
+function given for it (or by the text given, a body already). The bodies are written
+with the template's own imports in scope (np, tg). A reference solution and a wrong
+one are written the same way.
 """
 
 from __future__ import annotations
@@ -57,15 +58,23 @@ def solved_text(text: str, solutions: dict) -> str:
     for name, solution in solutions.items():
         if name not in functions:
             raise KeyError(f"the template has no function {name!r}: {sorted(functions)}")
-        raises = [node for node in ast.walk(functions[name]) if isinstance(node, ast.Raise)
+        function = functions[name]
+        raises = [node for node in ast.walk(function) if isinstance(node, ast.Raise)
                   and "NotImplementedError" in ast.unparse(node)]
-        if len(raises) != 1:
+        if len(raises) > 1:
             raise ValueError(f"{name}: expected one raise NotImplementedError, found "
                              f"{len(raises)}")
-        node = raises[0]
-        indent = " " * node.col_offset
-        edits.append((node.lineno, node.end_lineno,
-                      textwrap.indent(body(solution), indent).splitlines()))
+        code = solution if isinstance(solution, str) else body(solution)
+        if raises:  # the template's: replace the raise
+            first, last, indent = raises[0].lineno, raises[0].end_lineno, raises[0].col_offset
+        else:  # written already: replace the whole body (after a docstring)
+            statements = function.body
+            if (len(statements) > 1 and isinstance(statements[0], ast.Expr)
+                    and isinstance(statements[0].value, ast.Constant)):
+                statements = statements[1:]
+            first, last = statements[0].lineno, function.end_lineno
+            indent = statements[0].col_offset
+        edits.append((first, last, textwrap.indent(code, " " * indent).splitlines()))
     for start, end, new in sorted(edits, reverse=True):
         lines[start - 1:end] = new
     return "\n".join(lines) + "\n"

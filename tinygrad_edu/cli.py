@@ -591,7 +591,7 @@ def gradcheck(args: argparse.Namespace) -> int:
     Name the file and, after ::, the op: a tg.Function subclass (checked through its
     apply) or a plain function of Tensors:
 
-        tinygrad-edu gradcheck examples/exercises/sigmoid.py::Sigmoid
+        tinygrad-edu gradcheck course/sigmoid.py::Sigmoid
         tinygrad-edu gradcheck my_ops.py::MatMul --shapes 2x3,3x4 3x3,3x3
 
     Each case (random float64 inputs of given shapes) is checked by tg.gradcheck twice,

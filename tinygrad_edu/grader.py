@@ -1,10 +1,11 @@
 """Grading a backward you wrote: `tinygrad-edu gradcheck path/to/file.py::MyOp`.
 
-The exercises in examples/exercises/ each give an op's forward and leave its backward
-to write. The grader imports such a file, finds the op (a `tg.Function` subclass,
-checked through `MyOp.apply`, or a plain function of Tensors) and runs `tg.gradcheck`
-on random float64 inputs, case by case, with both numeric methods ("central" and
-"np.gradient"). It prints one row per case and method, then what went wrong.
+The course's op exercises (tinygrad_edu/course/templates/) each give an op's forward and
+leave its backward to write. The grader imports such a file, finds the op (a
+`tg.Function` subclass, checked through `MyOp.apply`, or a plain function of Tensors)
+and runs `tg.gradcheck` on random float64 inputs, case by case, with both numeric
+methods ("central" and "np.gradient"). It prints one row per case and method, then what
+went wrong.
 
 An exercise file may declare, at module level:
 
@@ -189,7 +190,7 @@ def load_target(spec: str) -> Target:
     """`path/to/file.py::Name` -> the Target to check."""
     if "::" not in spec:
         raise GraderError(f"{spec!r}: name the op after the file, as FILE.py::NAME "
-                          "(for example examples/exercises/sigmoid.py::Sigmoid)")
+                          "(for example course/sigmoid.py::Sigmoid)")
     file_part, _, name = spec.rpartition("::")
     if not name:
         raise GraderError(f"{spec!r}: the name after '::' is missing")
@@ -401,6 +402,14 @@ def _details(result: Result) -> list[str]:
     return lines
 
 
+def _mistake(result: Result) -> tuple | None:
+    """What a failed row's hints say, input by input: rows that agree on it show one
+    mistake (their worst elements differ). None when some wrong input has no hint."""
+    if result.error is not None or not all(f.hints for f in result.failures):
+        return None
+    return tuple((f.input_index, tuple(f.hints)) for f in result.failures)
+
+
 def format_table(target: Target, results: list[Result], seed: int = 0) -> str:
     """The report the command prints: a row per case and method, then the failures."""
     shape_width = max([len("inputs")] + [len(_shapes_text(r.case.shapes)) for r in results])
@@ -412,20 +421,25 @@ def format_table(target: Target, results: list[Result], seed: int = 0) -> str:
         lines.append(f"{r.case.number:>4}  {_shapes_text(r.case.shapes):<{shape_width}}  "
                      f"{r.method:<11}  {verdict}")
 
-    # The failures, grouped: the same message for every case is said once.
-    groups: dict[str, list[str]] = {}
+    # The failures, grouped: the same message for every case is said once, and so is
+    # the same mistake (the same hints), shown by its first case.
+    groups: dict = {}
     for r in results:
         if not r.passed:
             text = "\n".join(_details(r))
-            groups.setdefault(text, []).append(f"case {r.case.number} {r.method}")
-    for text, labels in groups.items():
+            groups.setdefault(_mistake(r) or text, []).append(
+                (f"case {r.case.number} {r.method}", text))
+    for members in groups.values():
+        labels = [label for label, _ in members]
         if len(labels) == len(results) > 1:
             where = f"every check ({len(labels)})"
         elif len(labels) <= 4:
             where = ", ".join(labels)
         else:
             where = f"{labels[0]} and {len(labels) - 1} more"
-        lines += ["", f"{where}:", text]
+        if len({text for _, text in members}) > 1:  # the same hints, other numbers
+            where += f", such as {labels[0]}"
+        lines += ["", f"{where}:", members[0][1]]
 
     passed = sum(r.passed for r in results)
     lines.append("")

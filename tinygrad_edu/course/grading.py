@@ -119,6 +119,9 @@ def compare(case: str, got, want, *, rtol: float = 1e-6, atol: float = 1e-9,
     bad = ~np.isclose(got, want, rtol=rtol, atol=atol)
     if not bad.any():
         return Row(case, True)
+    if got.size == 1:
+        return Row(case, False, f"wrong {name}",
+                   [f"yours {got.item():.10g}, right {want.item():.10g}"], list(hints))
     error = np.where(bad, np.abs(got - want), -1.0)
     worst = np.unravel_index(int(np.argmax(error)), got.shape) if got.shape else ()
     where = f" at {[int(i) for i in worst]}" if got.shape else ""
@@ -193,20 +196,26 @@ def format_rows(title: str, path: Path, rows: list[Row]) -> str:
     for number, r in enumerate(rows, start=1):
         verdict = "pass" if r.passed else f"FAIL  {r.reason}"
         lines.append(f"{number:>4}  {r.case:<{width}}  {verdict}")
-    groups: dict[str, list[int]] = {}
+    # Failures with the same text are said once; so are those with the same hints (the
+    # same mistake, seen on other numbers), shown by the first of them.
+    groups: dict = {}
     for number, r in enumerate(rows, start=1):
         if not r.passed:
             text = "\n".join([_fill(d, "  ") for d in r.details]
                              + [_fill(f"hint: {h}", "  ") for h in r.hints])
-            groups.setdefault(text, []).append(number)
-    for text, numbers in groups.items():
+            key = (r.reason, tuple(r.hints)) if r.hints else text
+            groups.setdefault(key, []).append((number, text))
+    for members in groups.values():
+        numbers = [number for number, _ in members]
         if len(numbers) == len(rows) > 1:
             where = f"every case ({len(numbers)})"
         elif len(numbers) <= 4:
             where = ", ".join(f"case {n}" for n in numbers)
         else:
             where = f"case {numbers[0]} and {len(numbers) - 1} more"
-        lines += ["", f"{where}:", text]
+        if len({text for _, text in members}) > 1:
+            where += f", such as case {numbers[0]}"
+        lines += ["", f"{where}:", members[0][1]]
     passed = sum(r.passed for r in rows)
     lines.append("")
     if passed == len(rows):
