@@ -1,106 +1,45 @@
-"""The exercises of examples/exercises/, their reference solutions, and the grader.
+"""The op exercises of the course (tinygrad_edu/course/templates/), graded by the
+`tinygrad-edu gradcheck FILE::NAME` command, and that command itself.
 
-Each solution below is a backward written as a plain function. `solved_copy` writes the
-exercise file into tmp_path with the `raise NotImplementedError(...)` of its backward
-replaced by that function's body, as a student would edit it; the grader then checks the
-copy (in-process for speed, and once per exercise through the real command line).
+The reference solutions are the course's own (tests/test_course_ops.py): each is a
+backward written as a plain function. `solved_copy` writes the exercise file into
+tmp_path with the `raise NotImplementedError(...)` of its backward replaced by that
+function's body, as a student would edit it; the grader then checks the copy
+(in-process for speed, and once per exercise through the real command line).
 
 Wrong solutions are the classic mistakes: each must fail, and where the report can say
-why (a hint), say the right thing.
+why (a hint of gradcheck's own, which knows nothing of the exercise), say the right
+thing. The course's hints for each exercise are tested in test_course_ops.py.
 """
 
 from __future__ import annotations
 
-import ast
 import inspect
 import io
 import os
 import re
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import numpy as np
 import pytest
+from course_helpers import solve
+from test_course_ops import OPS
+from test_course_ops import SOLUTIONS as COURSE_SOLUTIONS
 
 import tinygrad_edu as tg
 from tinygrad_edu import grader
+from tinygrad_edu.course.catalog import TEMPLATES
 
 ROOT = Path(__file__).resolve().parent.parent
-EXERCISES = ROOT / "examples" / "exercises"
+EXERCISES = TEMPLATES  # the op exercises' files, in the package: what `exercises start` copies
 
-
-
-
-
-# --- the reference solutions ----------------------------------------------------------
-# Each is the body of `backward(ctx, grad_output)`, with the exercise file's imports
-# (np, tg) in scope.
-
-
-def sigmoid_backward(ctx, grad_output):
-    (s,) = ctx.saved_tensors
-    return grad_output * s * (1 - s)
-
-
-def softmax_backward(ctx, grad_output):
-    (y,) = ctx.saved_tensors
-    return y * (grad_output - (grad_output * y).sum(axis=-1, keepdims=True))
-
-
-def logsumexp_backward(ctx, grad_output):
-    (p,) = ctx.saved_tensors
-    return grad_output.unsqueeze(-1) * p
-
-
-def matmul_backward(ctx, grad_output):
-    a, b = ctx.saved_tensors
-    return grad_output @ b.T, a.T @ grad_output
-
-
-def layernorm_backward(ctx, grad_output):
-    y, sigma = ctx.saved_tensors
-    mean_g = grad_output.mean(axis=-1, keepdims=True)
-    mean_gy = (grad_output * y).mean(axis=-1, keepdims=True)
-    return (grad_output - mean_g - y * mean_gy) / sigma
-
-
-def broadcast_add_backward(ctx, grad_output):
-    def sum_to(grad, shape):
-        while grad.ndim > len(shape):  # rule 1: the leading axes forward added
-            grad = grad.sum(axis=0)
-        for axis, size in enumerate(shape):  # rule 2: the size-1 axes it stretched
-            if size == 1 and grad.shape[axis] != 1:
-                grad = grad.sum(axis=axis, keepdims=True)
-        return grad
-
-    return sum_to(grad_output, ctx.x_shape), sum_to(grad_output, ctx.y_shape)
-
-
-def max_with_ties_backward(ctx, grad_output):
-    (is_max,) = ctx.saved_tensors
-    return grad_output * (is_max / is_max.sum())
-
-
-def conv1d_backward(ctx, grad_output):
-    x, w = ctx.saved_tensors
-    k, m = w.shape[0], grad_output.shape[0]
-    grad_w = tg.stack([(x[j:j + m] * grad_output).sum() for j in range(k)])
-    grad_x = sum((grad_output * w[j]).pad([(j, k - 1 - j)]) for j in range(k))
-    return grad_x, grad_w
-
-
-SOLUTIONS = {  # exercise file: (the Function's name, its backward)
-    "sigmoid": ("Sigmoid", sigmoid_backward),
-    "softmax": ("Softmax", softmax_backward),
-    "logsumexp": ("LogSumExp", logsumexp_backward),
-    "matmul": ("MatMul", matmul_backward),
-    "layernorm": ("LayerNorm", layernorm_backward),
-    "broadcast_add": ("BroadcastAdd", broadcast_add_backward),
-    "max_with_ties": ("MaxWithTies", max_with_ties_backward),
-    "conv1d": ("Conv1d", conv1d_backward),
-}
+# exercise file: (the Function's name, its reference backward), for every op exercise
+SOLUTIONS = {name: (OPS[name].target, solution[f"{OPS[name].target}.backward"])
+             for name, solution in COURSE_SOLUTIONS.items()}
+sigmoid_backward = SOLUTIONS["sigmoid"][1]
+matmul_backward = SOLUTIONS["matmul"][1]
 
 
 # --- the classic mistakes ---------------------------------------------------------------
@@ -192,33 +131,11 @@ WRONG = [
 # --- helpers ------------------------------------------------------------------------------
 
 
-def _body(function) -> str:
-    """The source of a function's body, dedented (its `def` line dropped)."""
-    source = textwrap.dedent(inspect.getsource(function))
-    definition = ast.parse(source).body[0]
-    lines = source.splitlines()
-    return textwrap.dedent("\n".join(lines[definition.body[0].lineno - 1:]))
-
-
 def solved_copy(folder: Path, exercise: str, backward) -> Path:
     """A copy of the exercise whose backward's `raise NotImplementedError(...)` is replaced
     by the body of `backward`, written to folder/<exercise>.py."""
-    source = (EXERCISES / f"{exercise}.py").read_text()
-    class_name = SOLUTIONS[exercise][0]
-    tree = ast.parse(source)
-    op = next(node for node in tree.body
-              if isinstance(node, ast.ClassDef) and node.name == class_name)
-    method = next(node for node in op.body
-                  if isinstance(node, ast.FunctionDef) and node.name == "backward")
-    raise_statement = next(node for node in method.body if isinstance(node, ast.Raise))
-    lines = source.splitlines()
-    indent = " " * raise_statement.col_offset
-    body = textwrap.indent(_body(backward), indent).splitlines()
-    lines[raise_statement.lineno - 1:raise_statement.end_lineno] = body
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{exercise}.py"
-    path.write_text("\n".join(lines) + "\n")
-    return path
+    return solve(exercise, folder, {f"{SOLUTIONS[exercise][0]}.backward": backward})
 
 
 def grade(path: Path, name: str, **options) -> tuple[int, list, str]:
@@ -255,57 +172,27 @@ def _hints(results) -> str:
 # --- the exercises themselves ------------------------------------------------------------
 
 
-def test_there_are_at_least_eight_exercises_each_in_the_readme():
-    files = sorted(p.stem for p in EXERCISES.glob("*.py"))
-    assert len(files) >= 8 and set(SOLUTIONS) <= set(files)
-    readme = (EXERCISES / "README.md").read_text()
-    for exercise, (name, _) in SOLUTIONS.items():
-        assert f"examples/exercises/{exercise}.py::{name}" in readme, exercise
-
-
-def test_the_examples_runner_does_not_run_the_exercises():
-    # tests/test_examples.py runs examples/*.py only: an exercise would fail as a script
-    assert not any(p.parent == EXERCISES for p in (ROOT / "examples").glob("*.py"))
+def test_the_op_exercises_are_the_course_templates():
+    # every op exercise of the course is a file here, graded by gradcheck (no check of
+    # its own), and examples/ no longer holds copies of them
+    files = {p.stem for p in EXERCISES.glob("*.py")}
+    assert len(SOLUTIONS) >= 19 and set(SOLUTIONS) <= files
+    assert all(OPS[name].check is None for name in SOLUTIONS)
+    assert not (ROOT / "examples" / "exercises").exists()
 
 
 @pytest.mark.parametrize("exercise", SOLUTIONS)
 def test_each_exercise_has_a_docstring_a_given_forward_and_shapes(exercise):
+    # (test_course_ops compares each given forward with NumPy's)
     path = EXERCISES / f"{exercise}.py"
     module = grader.load_module(path)
     name = SOLUTIONS[exercise][0]
     op = getattr(module, name)
     assert issubclass(op, tg.Function)
-    assert module.__doc__ and f"{exercise}.py::{name}" in module.__doc__
+    assert module.__doc__ and f"tinygrad-edu exercises check {exercise}" in module.__doc__
     assert "raise NotImplementedError" in inspect.getsource(op.backward)
+    assert "raise NotImplementedError" not in inspect.getsource(op.forward)
     assert module.SHAPES
-    # the forward is given, and matches NumPy's own
-    for case in grader.make_cases(grader.load_target(f"{path}::{name}")):
-        out = op.apply(*[tg.Tensor(a) for a in case.inputs])
-        expected = _numpy_reference(exercise, *case.inputs)
-        np.testing.assert_allclose(out.data, expected, rtol=1e-12, atol=1e-12)
-
-
-def _numpy_reference(exercise, *xs):
-    x = xs[0]
-    if exercise == "sigmoid":
-        return 1 / (1 + np.exp(-x))
-    if exercise == "softmax":
-        return np.exp(x) / np.exp(x).sum(axis=-1, keepdims=True)
-    if exercise == "logsumexp":
-        return np.log(np.exp(x).sum(axis=-1))
-    if exercise == "matmul":
-        return x @ xs[1]
-    if exercise == "layernorm":
-        return (x - x.mean(-1, keepdims=True)) / np.sqrt(x.var(-1, keepdims=True) + 1e-5)
-    if exercise == "broadcast_add":
-        return x + xs[1]
-    if exercise == "max_with_ties":
-        assert (x == x.max()).sum() == 2  # INPUTS makes a two-way tie
-        return x.max()
-    if exercise == "conv1d":
-        k = xs[1].shape[0]
-        return np.array([x[i:i + k] @ xs[1] for i in range(x.shape[0] - k + 1)])
-    raise AssertionError(exercise)
 
 
 # --- the reference solutions pass -----------------------------------------------------
@@ -322,7 +209,13 @@ def test_the_reference_solution_passes(exercise, tmp_path):
     assert "All" in table and "FAIL" not in table
 
 
-@pytest.mark.parametrize("exercise", SOLUTIONS)
+# A process each costs a second: the command line runs one exercise of each kind (the
+# in-process tests above run them all, through the same grader)
+THROUGH_THE_COMMAND_LINE = ["mul", "relu", "sigmoid", "sum_axis", "transpose", "softmax",
+                            "gather", "max_with_ties", "conv1d"]
+
+
+@pytest.mark.parametrize("exercise", THROUGH_THE_COMMAND_LINE)
 def test_the_reference_solution_passes_through_the_command_line(exercise, tmp_path):
     name, backward = SOLUTIONS[exercise]
     path = solved_copy(tmp_path / "solved", exercise, backward)

@@ -789,3 +789,21 @@ def test_round_off_alone_gets_no_hint(case):
     f, arrays = RIGHT[case]
     report = tg.gradcheck(f, leaves(*arrays), atol=0.0, rtol=0.0, verbose=False)
     assert all(not item.hints for item in report.inputs), str(report)
+
+
+def test_a_gradient_with_the_axes_permuted_gets_the_inverse_permutation_hint():
+
+    class Permute(tg.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return np.transpose(x.data, (2, 0, 1))
+
+        @staticmethod
+        def backward(ctx, grad_output):
+            return grad_output.permute(2, 0, 1)  # wrong: the same permutation again
+
+    report = tg.gradcheck(Permute.apply, leaves(RNG.standard_normal((2, 3, 4))),
+                          verbose=False)
+    assert not report and "shape (3, 4, 2) for input 0" in report.error
+    assert "in another order, (3, 4, 2)" in report.hints[0]
+    assert "np.argsort(perm)" in report.hints[0]

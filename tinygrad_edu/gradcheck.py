@@ -482,6 +482,10 @@ def _error_hints(message: str) -> list[str]:
     if broadcast:
         return [f"the gradient for the op's input {found.group(2)} has the broadcast shape "
                 f"{got}, not the input's {want}: " + HINT_UNBROADCAST]
+    if sorted(got) == sorted(want):
+        return [f"the gradient has the input's sizes {want} in another order, {got}: if "
+                "forward permuted the axes (x.transpose(perm)), backward must permute them "
+                "back, by the inverse permutation np.argsort(perm)"]
     return [f"return a gradient with exactly its input's shape {want}"]
 
 

@@ -433,10 +433,10 @@ def format_table(target: Target, results: list[Result], seed: int = 0) -> str:
         labels = [label for label, _ in members]
         if len(labels) == len(results) > 1:
             where = f"every check ({len(labels)})"
-        elif len(labels) <= 4:
-            where = ", ".join(labels)
         else:
-            where = f"{labels[0]} and {len(labels) - 1} more"
+            where = ", ".join(labels)
+            if len(labels) > 4 or len(where) > 60:
+                where = f"{labels[0]} and {len(labels) - 1} more"
         if len({text for _, text in members}) > 1:  # the same hints, other numbers
             where += f", such as {labels[0]}"
         lines += ["", f"{where}:", members[0][1]]
