@@ -115,7 +115,7 @@ def test_the_list_shows_the_status_of_each_exercise(tmp_path):
     assert status["matmul"] == "todo" and status["gradient_check"] == "todo"
     assert "1 done, 1 failing, 1 edited" in listing
     assert "Next: tinygrad-edu exercises check gradient_check" in listing
-    assert all(len(line) <= 88 for line in listing.splitlines())
+    assert all(len(line) <= 88 for line in listing.splitlines() if str(folder) not in line)
     # the same from inside the folder, and with `list`
     assert cli("exercises", "list", cwd=folder).stdout == listing.replace(
         f"In {folder}:", "In this folder:").replace(f" --dir {folder}", "")

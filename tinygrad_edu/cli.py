@@ -733,7 +733,8 @@ def _exercises_list(args: argparse.Namespace) -> int:
     states = statuses(folder)
     started = any((folder / f"{e.name}.py").is_file() for e in EXERCISES)
     print(f"The course: {len(EXERCISES)} exercises in {len(STAGES)} stages, from a numeric "
-          "derivative to backprop through time.")
+          "derivative to backprop")
+    print("through time, each graded by `tinygrad-edu exercises check NAME`.")
     if started:
         counts = {s: list(states.values()).count(s) for s in ("done", "failing", "edited",
                                                               "todo")}
