@@ -606,3 +606,63 @@ def test_grading_one_exercise_takes_well_under_ten_seconds(name, tmp_path):
         start = time.perf_counter()
         grade(name, tmp_path)
         assert time.perf_counter() - start < 4.0
+
+
+# --- after gradcheck: a network trained with the student's op ---------------------------
+
+
+def conv2d_two_images(ctx, grad_output):
+    x, w, cols = ctx.saved_tensors
+    n, f, kh, kw = x.shape[0], w.shape[0], w.shape[2], w.shape[3]
+    g = grad_output.data.reshape(n, f, -1)
+    # wrong for any batch but 2 (the size of every graded case): the sum written out
+    grad_w = (g[0] @ cols[0].T + g[1] @ cols[1].T).reshape(w.shape)
+    grad_cols = w.data.reshape(f, -1).T @ g
+    return col2im(grad_cols, x.shape, kh, kw, ctx.stride), grad_w
+
+
+def rnn_truncated_to_five_steps(ctx, grad_output):
+    x, h0, w_x, w_h, hs = ctx.saved_tensors
+    g = grad_output.data
+    grad_x = np.zeros_like(x)
+    grad_w_x, grad_w_h = np.zeros_like(w_x), np.zeros_like(w_h)
+    grad_b = np.zeros(w_h.shape[0])
+    grad_h_next = np.zeros_like(h0)
+    steps = x.shape[0]
+    for t in reversed(range(max(0, steps - 5), steps)):  # wrong: only the last 5 steps
+        grad_a = (g[t] + grad_h_next) * (1 - hs[t] ** 2)
+        h_prev = hs[t - 1] if t > 0 else h0
+        grad_x[t] = grad_a @ w_x.T
+        grad_w_x += x[t].T @ grad_a
+        grad_w_h += h_prev.T @ grad_a
+        grad_b += grad_a.sum(axis=0)
+        grad_h_next = grad_a @ w_h.T
+    return grad_x, grad_h_next, grad_w_x, grad_w_h, grad_b
+
+
+@pytest.mark.parametrize("name, title", [("conv2d", "A CNN trained with your Conv2d"),
+                                         ("rnn_bptt", "An RNN trained with your RNNSequence")])
+def test_a_right_op_then_trains_a_network_that_learns(name, title, tmp_path):
+    solve(name, tmp_path, SOLUTIONS[name])
+    text, passed = grade(name, tmp_path)
+    assert passed and title in text
+    assert re.search(r"the loss fell from [\d.]+ to [\d.]+ +pass", text), text
+
+
+@pytest.mark.parametrize("name, backward", [
+    ("conv2d", {"Conv2d.backward": conv2d_two_images}),
+    ("rnn_bptt", {"RNNSequence.backward": rnn_truncated_to_five_steps})])
+def test_a_backward_right_only_on_the_graded_shapes_fails_in_training(name, backward,
+                                                                      tmp_path):
+    # gradcheck's cases are small (a batch of 2, at most 5 steps); the network is not
+    solve(name, tmp_path, backward)
+    text, passed = grade(name, tmp_path)
+    assert not passed
+    assert "All 8 checks passed" in text or "All 6 checks passed" in text  # gradcheck
+    assert "FAIL  wrong losses" in text
+
+
+def test_no_training_before_gradcheck_passes(tmp_path):
+    solve("conv2d", tmp_path, {"Conv2d.backward": conv2d_dx_assigned})
+    text, passed = grade("conv2d", tmp_path)
+    assert not passed and "trained with" not in text

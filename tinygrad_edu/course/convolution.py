@@ -311,11 +311,48 @@ CONV2D = (
 )
 
 
+def train_a_cnn(module, path, seed):
+    """A small CNN trained on digits twice from the same weights, with the student's
+    Conv2d and with the library's conv2d: the losses must agree at every step (the
+    gradients are the same), and fall (it learns)."""
+    import tinygrad_edu as tg  # (the Tensor floors above the course's own modules)
+    from tinygrad_edu.data import load_digits
+    from tinygrad_edu.nn import functional as F
+
+    images, labels = load_digits(as_images=True)
+    x = tg.Tensor(images[:32, None].astype(np.float64) / 16)  # (32, 1, 8, 8)
+    y = tg.Tensor(labels[:32])
+    rng = np.random.default_rng(seed)
+    start = [0.3 * rng.standard_normal((4, 1, 3, 3)), 0.1 * rng.standard_normal((144, 10))]
+
+    def run(conv2d):
+        w_conv, w_out = (tg.Tensor(a.copy(), requires_grad=True) for a in start)
+        losses = []
+        for _ in range(30):  # conv 3x3 -> relu -> linear -> cross-entropy, SGD lr 0.5
+            loss = F.cross_entropy(conv2d(x, w_conv).relu().reshape(32, -1) @ w_out, y)
+            w_conv.grad = w_out.grad = None
+            loss.backward()
+            for p in (w_conv, w_out):
+                p.data -= 0.5 * p.grad.data
+            losses.append(float(loss.data))
+        return np.array(losses)
+
+    library = run(F.conv2d)
+    case = "30 SGD steps on 32 digits: losses as with tg's conv2d"
+    rows = [attempt(case, path, lambda: compare(
+        case, run(lambda x, w: module.Conv2d.apply(x, w)), library, rtol=1e-8, atol=1e-10,
+        name="losses"))]
+    if rows[0].passed:
+        rows.append(Row(f"the loss fell from {library[0]:.3f} to {library[-1]:.3f}",
+                        bool(library[-1] < 0.5 * library[0])))
+    return rows
+
+
 EXERCISES = [
     Exercise("im2col", "im2col",
              "each window a column; col2im adds them back",
              check=check_im2col),
     Exercise("conv2d", "conv2d",
              "conv backward: two matmuls and a col2im",
-             mistakes=CONV2D),
+             mistakes=CONV2D, then=("a CNN trained with your Conv2d", train_a_cnn)),
 ]

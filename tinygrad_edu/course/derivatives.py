@@ -35,9 +35,9 @@ def check_central_difference(module, path, seed):
                 central = (f(x + H) - f(x - H)) / (2 * H)
                 if np.isclose(got, forward, rtol=1e-9) or np.isclose(got, backward, rtol=1e-9):
                     row.hints.append(
-                        "your value equals the one-sided difference (f(x + h) - f(x)) / h: "
-                        "its error shrinks like h (here about h f''(x) / 2); the central "
-                        "difference (f(x + h) - f(x - h)) / (2h) is accurate to h^2")
+                        "your value equals the one-sided difference (f(x+h) - f(x)) / h: its "
+                        "error shrinks like h (here about h f''(x)/2); the central "
+                        "difference (f(x+h) - f(x-h)) / 2h is accurate to h^2")
                 elif np.isclose(got, 2 * central, rtol=1e-9):
                     row.hints.append(
                         "your value is twice the central difference: x + h and x - h are "

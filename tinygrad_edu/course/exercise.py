@@ -16,6 +16,8 @@ class Exercise:
     check: for exercises that are not ops, `check(module, path, seed) -> list[Row]`
         (see grading.py); None for an op, graded with gradcheck.
     mistakes: for an op, known wrong backwards to name in hints (grading.Mistake).
+    then: for an op, `(title, check)`: once gradcheck passes, `check(module, path, seed)
+        -> list[Row]` puts the op to work (a network trained with it), titled `title`.
     stage, number: filled in by the catalog, from the stage the exercise is listed in.
     """
 
@@ -24,5 +26,6 @@ class Exercise:
     teaches: str
     check: object = None
     mistakes: tuple = ()
+    then: tuple | None = None
     stage: str = ""
     number: int = 0

@@ -190,9 +190,11 @@ def _fill(text: str, indent: str) -> str:
 
 
 def format_rows(title: str, path: Path, rows: list[Row]) -> str:
-    """A custom check's report: the table of cases, each failure explained, a total."""
+    """A custom check's report: the table of cases, each failure explained, a total.
+    `title` is the name checked, or a phrase (with a space) that says what is done."""
     width = max([len("case")] + [len(r.case) for r in rows])
-    lines = [f"Checking {title} from {path}", "", f"   #  {'case':<{width}}  result"]
+    heading = title[0].upper() + title[1:] if " " in title else f"Checking {title}"
+    lines = [f"{heading} from {path}", "", f"   #  {'case':<{width}}  result"]
     for number, r in enumerate(rows, start=1):
         verdict = "pass" if r.passed else f"FAIL  {r.reason}"
         lines.append(f"{number:>4}  {r.case:<{width}}  {verdict}")
@@ -219,7 +221,8 @@ def format_rows(title: str, path: Path, rows: list[Row]) -> str:
     passed = sum(r.passed for r in rows)
     lines.append("")
     if passed == len(rows):
-        lines.append(f"All {len(rows)} checks passed: {title} is right.")
+        lines.append(f"All {len(rows)} checks passed: {title} is right." if " " not in title
+                     else f"All {len(rows)} checks passed.")
     else:
         lines.append(f"{len(rows) - passed} of {len(rows)} checks FAILED.")
     return "\n".join(lines)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .exercise import Exercise
-from .grading import Mistake
+from .grading import Mistake, Row, attempt, compare
 
 STAGE = "recurrence"
 
@@ -98,8 +98,56 @@ RNN_BPTT = (
             _mistake(carry_through_tanh=False)),
 )
 
+def train_an_rnn(module, path, seed):
+    """An RNN that reads a sine wave and predicts its next value, trained twice from the
+    same weights: with the student's RNNSequence, and with the same recurrence written
+    with Tensor ops (each op's own backward). The losses must agree at every step, and
+    fall."""
+    import tinygrad_edu as tg  # (the Tensor floors above the course's own modules)
+
+    rng = np.random.default_rng(seed)
+    steps, batch, size = 12, 8, 6
+    phase = rng.uniform(0, 2 * np.pi, batch)
+    wave = np.sin(phase[None, :] + 0.4 * np.arange(steps + 1)[:, None])  # (T + 1, N)
+    x, target = tg.Tensor(wave[:-1, :, None]), tg.Tensor(wave[1:, :, None])
+    start = [rng.standard_normal((1, size)), rng.standard_normal((size, size)) / 3,
+             np.zeros(size), rng.standard_normal((size, 1)) / 3]
+
+    def by_ops(x, h, w_x, w_h, b):
+        states = []
+        for t in range(x.shape[0]):
+            h = (x[t] @ w_x + h @ w_h + b).tanh()
+            states.append(h)
+        return tg.stack(states)
+
+    def run(rnn):
+        params = [tg.Tensor(a.copy(), requires_grad=True) for a in start]
+        w_x, w_h, b, w_out = params
+        h0 = tg.Tensor(np.zeros((batch, size)))
+        losses = []
+        for _ in range(40):  # 40 SGD steps, lr 0.1, on the mean squared error
+            loss = ((rnn(x, h0, w_x, w_h, b) @ w_out - target) ** 2).mean()
+            for p in params:
+                p.grad = None
+            loss.backward()
+            for p in params:
+                p.data -= 0.1 * p.grad.data
+            losses.append(float(loss.data))
+        return np.array(losses)
+
+    reference = run(by_ops)
+    case = "40 SGD steps on a sine wave: losses as with Tensor ops"
+    rows = [attempt(case, path, lambda: compare(
+        case, run(module.RNNSequence.apply), reference, rtol=1e-8, atol=1e-10,
+        name="losses"))]
+    if rows[0].passed:
+        rows.append(Row(f"the loss fell from {reference[0]:.3f} to {reference[-1]:.3f}",
+                        bool(reference[-1] < 0.5 * reference[0])))
+    return rows
+
+
 EXERCISES = [
     Exercise("rnn_bptt", "RNNSequence",
              "backprop through time, shared weights summed",
-             mistakes=RNN_BPTT),
+             mistakes=RNN_BPTT, then=("an RNN trained with your RNNSequence", train_an_rnn)),
 ]

@@ -119,6 +119,11 @@ def grade(name: str, folder=".", seed: int = 0, record: bool = True) -> tuple[st
                            subsequent_indent="  ", break_on_hyphens=False)
     if exercise.check is None:
         text, passed = grade_op(path, exercise.target, exercise.mistakes, seed)
+        if passed and exercise.then is not None:  # right: now put it to work
+            title, check = exercise.then
+            rows = check(grader.load_module(path), path, seed)
+            text += "\n\n" + format_rows(title, path, rows)
+            passed = all(r.passed for r in rows)
     else:
         module = grader.load_module(path)
         if not hasattr(module, exercise.target):
