@@ -29,14 +29,18 @@ LR = 0.01
 INPUT, HIDDEN, SEQ, BATCH = 32, 128, 50, 32
 
 
-def lstm_init(seed: int = 0) -> tuple[np.ndarray, ...]:
+GATES = {"LSTM": 4, "GRU": 3, "RNN": 1}  # blocks of H rows in weight_ih and weight_hh
+
+
+def lstm_init(seed: int = 0, gates: int = 4) -> tuple[np.ndarray, ...]:
     """(weight_ih, weight_hh, bias_ih, bias_hh, head weight, head bias), float32, as
-    PyTorch draws them: U(-1/sqrt(H), 1/sqrt(H)) for the LSTM, U(-1/sqrt(128), ..) for the
+    PyTorch draws them: U(-1/sqrt(H), 1/sqrt(H)) for the recurrent layer (`gates` blocks
+    of H rows: 4 for an LSTM, 3 for a GRU, 1 for an RNN), U(-1/sqrt(128), ..) for the
     head."""
     rng = np.random.default_rng(seed)
     bound = 1 / np.sqrt(HIDDEN)
-    shapes = [(4 * HIDDEN, INPUT), (4 * HIDDEN, HIDDEN), (4 * HIDDEN,), (4 * HIDDEN,),
-              (1, HIDDEN), (1,)]
+    shapes = [(gates * HIDDEN, INPUT), (gates * HIDDEN, HIDDEN), (gates * HIDDEN,),
+              (gates * HIDDEN,), (1, HIDDEN), (1,)]
     return tuple(rng.uniform(-bound, bound, shape).astype(np.float32) for shape in shapes)
 
 
@@ -172,3 +176,161 @@ def make_lstm_torch(torch, lr: float = LR):
                 + tuple(p.detach().numpy().copy() for p in params))
 
     return step, state
+
+
+# --- GRU and RNN: the same step (50 steps, batch 32, input 32, hidden 128, MSE on a head) --
+
+
+def make_gru_numpy(lr: float = LR):
+    """The GRU written out (PyTorch's equations, gates r, z, n), with BPTT by hand:
+
+        r, z = sigmoid(x W_ir + b_ir + h W_hr + b_hr), sigmoid(x W_iz + ... )
+        n = tanh(x W_in + b_in + r * (h W_hn + b_hn)),   h' = (1 - z) n + z h
+    """
+    x, target = lstm_data()
+    params = tuple(p.copy() for p in lstm_init(gates=3))
+    w_ih, w_hh, b_ih, b_hh, w_out, b_out = params
+    H = HIDDEN
+    x_rows = x.reshape(SEQ * BATCH, INPUT)
+    last = {}
+
+    def step():
+        x_proj = (x_rows @ w_ih.T + b_ih).reshape(SEQ, BATCH, 3 * H)
+        h_prev = np.empty((SEQ, BATCH, H), dtype=np.float32)
+        rz = np.empty((SEQ, BATCH, 2 * H), dtype=np.float32)
+        n_all = np.empty((SEQ, BATCH, H), dtype=np.float32)
+        hn_all = np.empty((SEQ, BATCH, H), dtype=np.float32)  # h W_hn + b_hn
+        h = np.zeros((BATCH, H), dtype=np.float32)
+        for t in range(SEQ):
+            h_prev[t] = h
+            hp = h @ w_hh.T + b_hh
+            rz[t] = _sigmoid(x_proj[t, :, :2 * H] + hp[:, :2 * H])
+            hn_all[t] = hp[:, 2 * H:]
+            n = n_all[t] = np.tanh(x_proj[t, :, 2 * H:] + rz[t, :, :H] * hp[:, 2 * H:])
+            h = n + rz[t, :, H:] * (h - n)
+        y = h @ w_out.T + b_out
+        loss = ((y - target) ** 2).mean()
+        g_y = 2 * (y - target) / y.size
+        g_w_out, g_b_out, g_h = g_y.T @ h, g_y.sum(axis=0), g_y @ w_out
+        g_x = np.empty((SEQ, BATCH, 3 * H), dtype=np.float32)  # d loss / d x_proj
+        g_hp = np.empty((SEQ, BATCH, 3 * H), dtype=np.float32)  # d loss / d (h W_hh^T + b_hh)
+        for t in reversed(range(SEQ)):
+            r, z, n = rz[t, :, :H], rz[t, :, H:], n_all[t]
+            g_a = g_h * (1 - z) * (1 - n * n)  # through n's tanh
+            g_z = g_h * (h_prev[t] - n) * z * (1 - z)
+            g_r = g_a * hn_all[t] * r * (1 - r)
+            g_x[t, :, :H], g_x[t, :, H:2 * H], g_x[t, :, 2 * H:] = g_r, g_z, g_a
+            g_hp[t, :, :H], g_hp[t, :, H:2 * H], g_hp[t, :, 2 * H:] = g_r, g_z, g_a * r
+            g_h = g_h * z + g_hp[t] @ w_hh
+        g_x_rows, g_hp_rows = g_x.reshape(-1, 3 * H), g_hp.reshape(-1, 3 * H)
+        grads = (g_x_rows.T @ x_rows, g_hp_rows.T @ h_prev.reshape(-1, H),
+                 g_x_rows.sum(axis=0), g_hp_rows.sum(axis=0), g_w_out, g_b_out)
+        for p, gp in zip(params, grads):
+            p -= lr * gp
+        last["grads"], last["loss"] = grads, loss
+        return grads
+
+    return step, lambda: tuple(last["grads"]) + tuple(p.copy() for p in params)
+
+
+def make_rnn_numpy(lr: float = LR):
+    """The Elman RNN written out, h' = tanh(x W_ih^T + b_ih + h W_hh^T + b_hh), with BPTT
+    by hand."""
+    x, target = lstm_data()
+    params = tuple(p.copy() for p in lstm_init(gates=1))
+    w_ih, w_hh, b_ih, b_hh, w_out, b_out = params
+    H = HIDDEN
+    x_rows = x.reshape(SEQ * BATCH, INPUT)
+    last = {}
+
+    def step():
+        x_proj = (x_rows @ w_ih.T + (b_ih + b_hh)).reshape(SEQ, BATCH, H)
+        hs = np.empty((SEQ + 1, BATCH, H), dtype=np.float32)  # h_0 = 0, then each step's
+        hs[0] = 0
+        for t in range(SEQ):
+            hs[t + 1] = np.tanh(x_proj[t] + hs[t] @ w_hh.T)
+        h = hs[SEQ]
+        y = h @ w_out.T + b_out
+        loss = ((y - target) ** 2).mean()
+        g_y = 2 * (y - target) / y.size
+        g_w_out, g_b_out, g_h = g_y.T @ h, g_y.sum(axis=0), g_y @ w_out
+        g_a = np.empty((SEQ, BATCH, H), dtype=np.float32)  # d loss / d pre-activation
+        for t in reversed(range(SEQ)):
+            g_a[t] = g_h * (1 - hs[t + 1] * hs[t + 1])
+            g_h = g_a[t] @ w_hh
+        g_rows = g_a.reshape(-1, H)
+        g_b = g_rows.sum(axis=0)
+        grads = (g_rows.T @ x_rows, g_rows.T @ hs[:SEQ].reshape(-1, H), g_b, g_b.copy(),
+                 g_w_out, g_b_out)
+        for p, gp in zip(params, grads):
+            p -= lr * gp
+        last["grads"], last["loss"] = grads, loss
+        return grads
+
+    return step, lambda: tuple(last["grads"]) + tuple(p.copy() for p in params)
+
+
+def make_recurrent_tinygrad(tg, kind: str, lr: float = LR):
+    """nn.LSTM, nn.GRU or nn.RNN + nn.Linear, F.mse_loss, tg.optim.SGD."""
+    x, target = lstm_data()
+    layer, head = getattr(tg.nn, kind)(INPUT, HIDDEN), tg.nn.Linear(HIDDEN, 1)
+    params = [layer.weight_ih_l0, layer.weight_hh_l0, layer.bias_ih_l0, layer.bias_hh_l0,
+              head.weight, head.bias]
+    for p, value in zip(params, lstm_init(gates=GATES[kind])):
+        p.data[...] = value
+    opt = tg.optim.SGD(params, lr=lr)
+    x, target = tg.Tensor(x), tg.Tensor(target)
+
+    def step():
+        opt.zero_grad()
+        _, state = layer(x)
+        h_n = state[0] if kind == "LSTM" else state
+        loss = tg.nn.functional.mse_loss(head(h_n[-1]), target)
+        loss.backward()
+        opt.step()
+        return tuple(p.grad.data for p in params)
+
+    def state():
+        return tuple(p.grad.data for p in params) + tuple(p.data.copy() for p in params)
+
+    return step, state
+
+
+def make_recurrent_torch(torch, kind: str, lr: float = LR):
+    """torch.nn.LSTM, GRU or RNN + torch.nn.Linear, F.mse_loss, torch.optim.SGD."""
+    x, target = lstm_data()
+    layer, head = getattr(torch.nn, kind)(INPUT, HIDDEN), torch.nn.Linear(HIDDEN, 1)
+    params = [layer.weight_ih_l0, layer.weight_hh_l0, layer.bias_ih_l0, layer.bias_hh_l0,
+              head.weight, head.bias]
+    with torch.no_grad():
+        for p, value in zip(params, lstm_init(gates=GATES[kind])):
+            p.copy_(torch.from_numpy(value))
+    opt = torch.optim.SGD(params, lr=lr)
+    x, target = torch.from_numpy(x), torch.from_numpy(target)
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        _, state = layer(x)
+        h_n = state[0] if kind == "LSTM" else state
+        loss = torch.nn.functional.mse_loss(head(h_n[-1]), target)
+        loss.backward()
+        opt.step()
+        return tuple(p.grad.numpy() for p in params)
+
+    def state():
+        return (tuple(p.grad.numpy() for p in params)
+                + tuple(p.detach().numpy().copy() for p in params))
+
+    return step, state
+
+
+MAKERS = {
+    "LSTM": {"numpy": make_lstm_numpy, "tinygrad_edu": make_lstm_tinygrad,
+             "torch": make_lstm_torch},
+    "GRU": {"numpy": make_gru_numpy,
+            "tinygrad_edu": lambda tg: make_recurrent_tinygrad(tg, "GRU"),
+            "torch": lambda torch: make_recurrent_torch(torch, "GRU")},
+    "RNN": {"numpy": make_rnn_numpy,
+            "tinygrad_edu": lambda tg: make_recurrent_tinygrad(tg, "RNN"),
+            "torch": lambda torch: make_recurrent_torch(torch, "RNN")},
+}

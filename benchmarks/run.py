@@ -3,7 +3,8 @@
 
     python benchmarks/run.py                 # everything (a few minutes)
     python benchmarks/run.py --quick         # a smoke test: few rounds, smaller sizes
-    python benchmarks/run.py --only W1,W3    # some of W1-W6, LSTM, SEQ, DEEP, VIZ, PROFILE
+    python benchmarks/run.py --only W1,W3    # some of W1-W6, LSTM, GRU, RNN, SEQ, DEEP, VIZ,
+                                             # PROFILE
     python benchmarks/run.py --profile       # also profile tinygrad_edu's W1, W2, W3 steps
     python benchmarks/run.py --threads 2     # BLAS with 2 threads (goal figures use 1)
     python benchmarks/run.py --no-torch      # as if PyTorch were not installed
@@ -16,6 +17,8 @@ Workloads (see benchmarks/README.md):
         Conv2d(8,16,3) -> ReLU -> Linear(16*24*24, 10), cross-entropy, SGD
   LSTM  a training step of an LSTM (input 32, hidden 128) over 50 steps, batch 32, MSE on
         a Linear of the last hidden state, SGD; the NumPy baseline is BPTT by hand
+  GRU   the same with a GRU (gates r, z, n), and RNN with an Elman RNN (tanh): each
+  RNN   against BPTT written by hand in NumPy
   W4    a 100,000-op scalar chain, forward + backward; plus each backend's peak RSS,
         measured in a fresh child process
   SEQ   a (300, 32, 128) sequence read one step at a time (h = h * 0.5 + x[t]), forward
@@ -55,25 +58,29 @@ import workloads as W
 
 CONFIGS = {
     "full": {"w1_rounds": 21, "w1_steps": 20, "w5_rounds": 21, "w5_steps": 5,
-             "lstm_rounds": 17, "lstm_steps": 3, "w2_rounds": 21, "w2_steps": 40,
+             "lstm_rounds": 17, "lstm_steps": 3, "gru_rounds": 17, "gru_steps": 3,
+             "rnn_rounds": 17, "rnn_steps": 5, "w2_rounds": 21, "w2_steps": 40,
              "w3_rounds": 21, "w3_steps": 200, "w4_ops": W.W4_OPS, "w4_rounds": 7,
              "w4_mem_reps": 3, "w6_steps": 2000, "w6_every": 100,
              "seq_rounds": 15, "seq_steps": 3,
              "deep_nodes": W.DEEP_NODES, "viz_ops": W.VIZ_OPS, "viz_rounds": 7,
              "profile_steps": {"W1": 100, "W2": 200, "W3": 1000, "W5": 20,
-                               "LSTM": 20}},
+                               "LSTM": 20, "GRU": 20, "RNN": 20}},
     "quick": {"w1_rounds": 5, "w1_steps": 3, "w5_rounds": 3, "w5_steps": 2,
-              "lstm_rounds": 3, "lstm_steps": 1, "w2_rounds": 5, "w2_steps": 10,
+              "lstm_rounds": 3, "lstm_steps": 1, "gru_rounds": 3, "gru_steps": 1,
+              "rnn_rounds": 3, "rnn_steps": 1, "w2_rounds": 5, "w2_steps": 10,
               "w3_rounds": 5, "w3_steps": 20, "w4_ops": 10_000, "w4_rounds": 3,
               "w4_mem_reps": 2, "w6_steps": 200, "w6_every": 50,
               "seq_rounds": 3, "seq_steps": 1,
               "deep_nodes": 100_000, "viz_ops": W.VIZ_OPS, "viz_rounds": 3,
               "profile_steps": {"W1": 10, "W2": 50, "W3": 100, "W5": 3,
-                                "LSTM": 3}},
+                                "LSTM": 3, "GRU": 3, "RNN": 3}},
 }
-WORKLOADS = ("W1", "W2", "W3", "W4", "W5", "LSTM", "SEQ", "W6", "DEEP", "VIZ", "PROFILE")
-DEFAULT_WORKLOADS = ("W1", "W2", "W3", "W4", "W5", "LSTM", "SEQ", "W6", "DEEP", "VIZ")
-PROFILED = ("W1", "W2", "W3", "W5", "LSTM")  # the workloads PROFILE can profile
+WORKLOADS = ("W1", "W2", "W3", "W4", "W5", "LSTM", "GRU", "RNN", "SEQ", "W6", "DEEP", "VIZ",
+             "PROFILE")
+DEFAULT_WORKLOADS = ("W1", "W2", "W3", "W4", "W5", "LSTM", "GRU", "RNN", "SEQ", "W6", "DEEP",
+                     "VIZ")
+PROFILED = ("W1", "W2", "W3", "W5", "LSTM", "GRU", "RNN")  # what PROFILE can profile
 
 # Display names, in table order. The keys are what the child processes are told.
 LABELS = {"numpy": "NumPy (hand-written)", "tinygrad_edu": "tinygrad_edu",
@@ -136,17 +143,17 @@ TRAIN_TITLES = {
           "Conv2d(1,8,3) -> ReLU -> Conv2d(8,16,3) -> ReLU -> flatten -> "
           f"Linear({CW.W5_FLAT}, 10), cross-entropy, float32, SGD lr {CW.LR} (NumPy: im2col "
           "by hand)",
-    "LSTM": "a training step of an LSTM (input 32, hidden 128, 1 layer) over 50 time steps, "
-            f"batch 32, MSE on Linear(128, 1) of the last state, float32, SGD lr {RW.LR} "
-            "(NumPy: backpropagation through time by hand)",
+    **{kind: f"a training step of {article} {kind} (input 32, hidden 128, 1 layer) over 50 "
+              f"time steps, batch 32, MSE on Linear(128, 1) of the last state, float32, SGD "
+              f"lr {RW.LR} (NumPy: backpropagation through time by hand)"
+       for kind, article in (("LSTM", "an"), ("GRU", "a"), ("RNN", "an"))},
 }
 
 
-TRAIN_MAKERS = {**W.TRAIN_MAKERS, "W5": CW.W5_MAKERS,
-                "LSTM": {"numpy": RW.make_lstm_numpy, "tinygrad_edu": RW.make_lstm_tinygrad,
-                         "torch": RW.make_lstm_torch}}
+TRAIN_MAKERS = {**W.TRAIN_MAKERS, "W5": CW.W5_MAKERS, **RW.MAKERS}
 # the targets: (largest tinygrad_edu/NumPy ratio, largest tinygrad_edu/PyTorch ratio)
-TARGETS = {"W1": (1.10, 1.00), "W3": (None, 1.00), "W5": (1.25, None), "LSTM": (None, None)}
+TARGETS = {"W1": (1.10, 1.00), "W3": (None, 1.00), "W5": (1.25, None), "LSTM": (1.25, None),
+           "GRU": (1.25, None), "RNN": (1.25, None)}
 
 
 def build(makers: dict, tg, torch) -> dict:
@@ -745,7 +752,7 @@ def main(argv=None) -> None:
         run_train("W3", tg, torch, cfg)
     if "W4" in args.workloads:
         run_w4(tg, torch, cfg, args.no_torch, args.threads)
-    for workload in ("W5", "LSTM"):
+    for workload in ("W5", "LSTM", "GRU", "RNN"):
         if workload in args.workloads:
             run_train(workload, tg, torch, cfg)
     if "SEQ" in args.workloads:
