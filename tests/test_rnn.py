@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 
 import numpy as np
 import pytest
 
 import tinygrad_edu as tg
 from tinygrad_edu import nn
+from tinygrad_edu.nn.rnn import GRUStep, LSTMStep, RNNStep, _gru_step, _lstm_step, _rnn_step
 
 FIXTURE = os.path.join(os.path.dirname(__file__), "data", "rnn_torch_reference.npz")
 
@@ -304,27 +306,27 @@ def test_layer_gradcheck_two_layers_batch_first():
 class LSTMWrongGateOrder(nn.LSTM):
     """Reads the gates as i, f, o, g: the mistake the fixture comparison must catch."""
 
-    def _step(self, x_proj, state, w_hh, b_hh):
-        h, c = state
-        size = h.shape[-1]
-        gates = x_proj + tg.nn.functional.linear(h, w_hh, b_hh)
+    def _step(self, x_proj, state, w_hh, b_hh, t):
+        size = self.hidden_size
+        h, c = state[:, :size], state[:, size:]  # the layer's state is [h | c]
+        gates = x_proj[t] + h @ w_hh.T  # (b_hh is in x_proj already)
         i, f = gates[:, :size].sigmoid(), gates[:, size:2 * size].sigmoid()
         o, g = gates[:, 2 * size:3 * size].sigmoid(), gates[:, 3 * size:].tanh()  # wrong
         c = f * c + i * g
-        return o * c.tanh(), c
+        return tg.cat([o * c.tanh(), c], axis=-1)
 
 
 class GRUBiasOutsideReset(nn.GRU):
     """n = tanh(W_in x + b_in + r * (W_hn h) + b_hn): b_hn outside r, another common slip."""
 
-    def _step(self, x_proj, state, w_hh, b_hh):
-        (h,) = state
+    def _step(self, x_proj, h, w_hh, b_hh, t):
         size = h.shape[-1]
         h_proj = tg.nn.functional.linear(h, w_hh)
-        rz = (x_proj[:, :2 * size] + h_proj[:, :2 * size] + b_hh[:2 * size]).sigmoid()
+        x_t = x_proj[t]
+        rz = (x_t[:, :2 * size] + h_proj[:, :2 * size] + b_hh[:2 * size]).sigmoid()
         r, z = rz[:, :size], rz[:, size:]
-        n = (x_proj[:, 2 * size:] + r * h_proj[:, 2 * size:] + b_hh[2 * size:]).tanh()  # wrong
-        return (n + z * (h - n),)
+        n = (x_t[:, 2 * size:] + r * h_proj[:, 2 * size:] + b_hh[2 * size:]).tanh()  # wrong
+        return n + z * (h - n)
 
 
 MODELS = {
@@ -509,64 +511,217 @@ def test_repr_shows_sizes_and_options():
 
 
 
-# --- the fused step of nn.LSTM --------------------------------------------------------------
+# --- the fused steps of nn.RNN, nn.LSTM and nn.GRU ---------------------------------------
+
+SIZE, BATCH, STEPS = 4, 3, 3
 
 
-def _step_inputs(seed=0, batch=3, size=4, bias=True):
+def _step_case(kind, seed=0, bias=True):
+    """(the step op, its inputs, its option t, the same step by primitives). x_proj has
+    STEPS rows; the step reads row 1."""
     rng = np.random.default_rng(seed)
-    arrays = [rng.standard_normal((batch, 4 * size)), rng.standard_normal((batch, size)),
-              rng.standard_normal((batch, size)), 0.5 * rng.standard_normal((4 * size, size))]
-    if bias:
-        arrays.append(rng.standard_normal(4 * size))
-    return [tg.Tensor(a, requires_grad=True) for a in arrays]
+    gates = {"rnn": 1, "relu": 1, "lstm": 4, "gru": 3}[kind]
+    width = 2 * SIZE if kind == "lstm" else SIZE
+    arrays = [rng.standard_normal((STEPS, BATCH, gates * SIZE)),
+              rng.standard_normal((BATCH, width)),
+              0.5 * rng.standard_normal((gates * SIZE, SIZE))]
+    if kind == "gru" and bias:
+        arrays.append(rng.standard_normal(gates * SIZE))
+    inputs = [tg.Tensor(a, requires_grad=True) for a in arrays]
+
+    def primitives(x_proj, state, w_hh, b_hh=None):
+        if kind in ("rnn", "relu"):
+            return _rnn_step(x_proj[1], state, w_hh, None, "tanh" if kind == "rnn" else "relu")
+        if kind == "gru":
+            return _gru_step(x_proj[1], state, w_hh, b_hh)
+        h, c = _lstm_step(x_proj[1], state[:, :SIZE], state[:, SIZE:], w_hh, None)
+        return tg.cat([h, c], axis=-1)
+
+    options = {"t": 1}
+    if kind in ("rnn", "relu"):
+        options["nonlinearity"] = "tanh" if kind == "rnn" else "relu"
+    op = {"rnn": RNNStep, "relu": RNNStep, "lstm": LSTMStep, "gru": GRUStep}[kind]
+    return op, inputs, options, primitives
+
+
+@pytest.mark.parametrize("kind", ["rnn", "relu", "lstm", "gru"])
+def test_each_fused_step_is_the_equations_and_passes_gradcheck(kind):
+    op, inputs, options, primitives = _step_case(kind)
+    np.testing.assert_allclose(op.apply(*inputs, **options).numpy(),
+                               primitives(*inputs).numpy(), rtol=1e-13)
+    step = lambda *xs: op.apply(*xs, **options)
+    assert tg.gradcheck(step, inputs, verbose=False)
+    assert tg.gradcheck(step, inputs, method="np.gradient", verbose=False)
+    assert tg.gradgradcheck(step, inputs, verbose=False)
+    # the gradients equal those of the primitives, for every input
+    g = np.random.default_rng(1).standard_normal(primitives(*inputs).shape)
+    fused = tg.autograd.grad(step(*inputs), inputs, grad_outputs=g)
+    plain = tg.autograd.grad(primitives(*inputs), inputs, grad_outputs=g)
+    for a, b in zip(fused, plain):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-12, atol=1e-14)
+
+
+def test_the_gru_step_without_bias():
+    op, inputs, options, primitives = _step_case("gru", bias=False)
+    np.testing.assert_allclose(op.apply(*inputs, **options).numpy(),
+                               primitives(*inputs).numpy(), rtol=1e-13)
+    assert tg.gradcheck(lambda *xs: op.apply(*xs, **options), inputs, verbose=False)
+
+
+class ForgetsTheForgetGate(LSTMStep):
+    @staticmethod
+    def backward(ctx, grad_output):
+        grads = list(LSTMStep.backward(ctx, grad_output))
+        state = grads[1].numpy().copy()
+        state[:, SIZE:] = grad_output.numpy()[:, SIZE:]  # dc_prev without the f factor
+        grads[1] = tg.Tensor(state)
+        return tuple(grads)
+
+
+class GRUWithoutTheResetInDh(GRUStep):
+    @staticmethod
+    def backward(ctx, grad_output):
+        grads = list(GRUStep.backward(ctx, grad_output))
+        grads[1] = grads[1] - grad_output * ctx.saved_tensors[2][:, SIZE:]  # dh' z dropped
+        return tuple(grads)
+
+
+class RNNWithTheInputSlope(RNNStep):
+    @staticmethod
+    def backward(ctx, grad_output):
+        grads = list(RNNStep.backward(ctx, grad_output))
+        grads[1] = grads[1] * 2.0  # a stray factor in d h
+        return tuple(grads)
+
+
+@pytest.mark.parametrize("kind, wrong", [("lstm", ForgetsTheForgetGate),
+                                         ("gru", GRUWithoutTheResetInDh),
+                                         ("rnn", RNNWithTheInputSlope)])
+def test_a_wrong_fused_backward_fails_gradcheck(kind, wrong):
+    op, inputs, options, _ = _step_case(kind)
+    assert not tg.gradcheck(lambda *xs: wrong.apply(*xs, **options), inputs, verbose=False)
+    assert tg.gradcheck(lambda *xs: op.apply(*xs, **options), inputs, verbose=False)
+
+
+def _layer_and_cell(kind, **options):
+    tg.manual_seed(4)
+    layer_cls, cell_cls = {"rnn": (nn.RNN, nn.RNNCell), "relu": (nn.RNN, nn.RNNCell),
+                           "lstm": (nn.LSTM, nn.LSTMCell), "gru": (nn.GRU, nn.GRUCell)}[kind]
+    extra = {"nonlinearity": "relu"} if kind == "relu" else {}
+    layer = layer_cls(3, 5, dtype=np.float64, **extra, **options)
+    cell = cell_cls(3, 5, dtype=np.float64, bias=options.get("bias", True), **extra)
+    for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+        if getattr(cell, name) is not None:
+            getattr(cell, name).data[...] = getattr(layer, name + "_l0").data
+    return layer, cell
 
 
 @pytest.mark.parametrize("bias", [True, False])
-def test_lstm_step_is_the_equations_and_passes_gradcheck(bias):
-    from tinygrad_edu.nn.rnn import LSTMStep, _lstm_step
-
-    inputs = _step_inputs(bias=bias)
-    b_hh = inputs[4] if bias else None
-    h, c = _lstm_step(*inputs[:4], b_hh)
-    np.testing.assert_allclose(LSTMStep.apply(*inputs).numpy(),
-                               np.concatenate([h.numpy(), c.numpy()], axis=-1), rtol=1e-13)
-    assert tg.gradcheck(LSTMStep.apply, inputs)
-    assert tg.gradgradcheck(LSTMStep.apply, inputs)
-
-
-def test_a_wrong_lstm_step_backward_fails_gradcheck():
-    from tinygrad_edu.nn.rnn import LSTMStep
-
-    class ForgetsTheForgetGate(LSTMStep):
-        @staticmethod
-        def backward(ctx, grad_output):
-            grads = list(LSTMStep.backward(ctx, grad_output))
-            grads[2] = grads[2] * 0.0 + grad_output[..., 4:]  # dc_prev without the f factor
-            return tuple(grads)
-
-    inputs = _step_inputs()
-    assert not tg.gradcheck(ForgetsTheForgetGate.apply, inputs)
-    assert tg.gradcheck(LSTMStep.apply, inputs)
-
-
-def test_the_lstm_layer_equals_its_cell_unrolled_forward_and_backward():
-    tg.manual_seed(4)
-    layer = nn.LSTM(3, 5).double()
-    cell = nn.LSTMCell(3, 5).double()
-    for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
-        getattr(cell, name).data[...] = getattr(layer, name + "_l0").data
+@pytest.mark.parametrize("kind", ["rnn", "relu", "lstm", "gru"])
+def test_each_layer_equals_its_cell_unrolled_forward_and_backward(kind, bias):
+    layer, cell = _layer_and_cell(kind, bias=bias)
     x0 = np.random.default_rng(5).standard_normal((7, 2, 3))
     x_layer, x_cell = tg.Tensor(x0, requires_grad=True), tg.Tensor(x0, requires_grad=True)
-    output, (h_n, c_n) = layer(x_layer)
-    h = c = tg.Tensor(np.zeros((2, 5)))
+    h0 = np.random.default_rng(6).standard_normal((1, 2, 5))
+    h0_layer, h0_cell = tg.Tensor(h0, requires_grad=True), tg.Tensor(h0[0], requires_grad=True)
+    if kind == "lstm":
+        output, (h_n, c_n) = layer(x_layer, (h0_layer, tg.zeros(1, 2, 5, dtype=np.float64)))
+        state = (h0_cell, tg.zeros(2, 5, dtype=np.float64))
+    else:
+        output, h_n = layer(x_layer, h0_layer)
+        state = h0_cell
     steps = []
     for t in range(7):
-        h, c = cell(x_cell[t], (h, c))
-        steps.append(h)
+        state = cell(x_cell[t], state)
+        steps.append(state[0] if kind == "lstm" else state)
     np.testing.assert_allclose(output.numpy(), tg.stack(steps).numpy(), rtol=1e-12)
-    np.testing.assert_allclose(c_n.numpy()[0], c.numpy(), rtol=1e-12)
-    ((output * output).sum() + c_n.sum()).backward()
-    ((tg.stack(steps) ** 2).sum() + c.sum()).backward()
+    weights = np.random.default_rng(7).standard_normal(output.shape)
+    ((output * tg.Tensor(weights)).sum() + h_n.sum()).backward()
+    ((tg.stack(steps) * tg.Tensor(weights)).sum() + steps[-1].sum()).backward()
     np.testing.assert_allclose(x_layer.grad.numpy(), x_cell.grad.numpy(), rtol=1e-10)
-    np.testing.assert_allclose(layer.weight_hh_l0.grad.numpy(), cell.weight_hh.grad.numpy(),
+    np.testing.assert_allclose(h0_layer.grad.numpy()[0], h0_cell.grad.numpy(), rtol=1e-10)
+    for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+        if getattr(cell, name) is not None:
+            np.testing.assert_allclose(getattr(layer, name + "_l0").grad.numpy(),
+                                       getattr(cell, name).grad.numpy(), rtol=1e-10,
+                                       err_msg=name)
+
+
+@pytest.mark.parametrize("kind", ["rnn", "lstm", "gru"])
+def test_a_loss_on_the_early_outputs_only_and_a_second_backward(kind):
+    # the steps after the loss's last output are never reached: their rows of the shared
+    # buffers must be left out (see _Sequence.top); retain_graph runs it twice
+    layer, cell = _layer_and_cell(kind)
+    x0 = np.random.default_rng(8).standard_normal((6, 2, 3))
+    x = tg.Tensor(x0, requires_grad=True)
+    output = layer(x)[0]
+    loss = (output[:3] ** 2).sum()
+    loss.backward(retain_graph=True)
+    first = {name: p.grad.numpy().copy() for name, p in layer.named_parameters()}
+    with warnings.catch_warnings():  # (adding into .grad is the point here)
+        warnings.simplefilter("ignore", tg.autograd.LearnerWarning)
+        loss.backward()  # the same again: every gradient doubles
+    for name, p in layer.named_parameters():
+        np.testing.assert_allclose(p.grad.numpy(), 2 * first[name], rtol=1e-12)
+    state, steps = None, []
+    for t in range(3):
+        state = cell(tg.Tensor(x0[t]), state)
+        steps.append(state[0] if kind == "lstm" else state)
+    (tg.stack(steps) ** 2).sum().backward()
+    np.testing.assert_allclose(first["weight_hh_l0"], cell.weight_hh.grad.numpy(),
                                rtol=1e-10)
+    np.testing.assert_allclose(first["weight_ih_l0"], cell.weight_ih.grad.numpy(),
+                               rtol=1e-10)
+
+
+@pytest.mark.parametrize("kind", ["rnn", "lstm", "gru"])
+def test_second_derivatives_through_a_whole_layer(kind):
+    layer, _ = _layer_and_cell(kind)
+    x = np.random.default_rng(9).standard_normal((4, 2, 3))
+
+    def with_weight(x, w):  # the layer with gradgradcheck's copy of W_hh in place
+        saved = layer.weight_hh_l0
+        layer.weight_hh_l0 = w
+        try:
+            return layer(x)[0].tanh().sum()
+        finally:
+            layer.weight_hh_l0 = saved
+
+    w = tg.Tensor(layer.weight_hh_l0.numpy().copy(), requires_grad=True)
+    assert tg.gradgradcheck(with_weight, [tg.Tensor(x, requires_grad=True), w],
+                            verbose=False)
+
+
+@pytest.mark.parametrize("kind", ["rnn", "lstm", "gru"])
+def test_bidirectional_two_layer_layers_agree_with_the_primitive_steps(kind, monkeypatch):
+    # the same layer, once with its fused steps and once with steps written in primitives
+    # (the cells' equations): outputs and every gradient agree
+    layer, _ = _layer_and_cell(kind, num_layers=2, bidirectional=True)
+    x0 = np.random.default_rng(10).standard_normal((5, 2, 3))
+
+    def run():
+        for p in layer.parameters():
+            p.grad = None
+        x = tg.Tensor(x0, requires_grad=True)
+        output = layer(x)[0]
+        (output * output).sum().backward()
+        return output.numpy(), x.grad.numpy(), {n: p.grad.numpy() for n, p in
+                                                 layer.named_parameters()}
+
+    fused = run()
+
+    def primitive_step(self, x_proj, state, w_hh, b_hh, t):
+        size = self.hidden_size
+        if kind == "rnn":
+            return _rnn_step(x_proj[t], state, w_hh, None, "tanh")
+        if kind == "gru":
+            return _gru_step(x_proj[t], state, w_hh, b_hh)
+        h, c = _lstm_step(x_proj[t], state[:, :size], state[:, size:], w_hh, None)
+        return tg.cat([h, c], axis=-1)
+
+    monkeypatch.setattr(type(layer), "_step", primitive_step)
+    plain = run()
+    np.testing.assert_allclose(fused[0], plain[0], rtol=1e-12)
+    np.testing.assert_allclose(fused[1], plain[1], rtol=1e-10)
+    for name in fused[2]:
+        np.testing.assert_allclose(fused[2][name], plain[2][name], rtol=1e-10, err_msg=name)

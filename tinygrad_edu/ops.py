@@ -906,11 +906,15 @@ class Cat(Function):
 
     @staticmethod
     def backward(ctx, grad_output):
-        # each input gets back its own slice of the gradient
+        # each input gets back its own slice of the gradient: a view of the array when
+        # backward is not recorded (a slice op per input would cost more than the copy
+        # it avoids: an RNN layer joins one output per time step)
         grads, start = [], 0
         lead = (slice(None),) * ctx.axis
+        whole = grad_output if ctx.create_graph else grad_output.data
         for size, needs in zip(ctx.sizes, ctx.needs_input_grad):
-            grads.append(grad_output[lead + (slice(start, start + size),)] if needs else None)
+            part = whole[lead + (slice(start, start + size),)] if needs else None
+            grads.append(wrap(part) if needs and not ctx.create_graph else part)
             start += size
         return tuple(grads)
 

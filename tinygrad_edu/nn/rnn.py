@@ -6,12 +6,12 @@ in a plain Python loop, and stacks layers on top of each other (`num_layers`): t
 outputs of one layer are the inputs of the next.
 
 The cells are built from existing ops (`F.linear`, `sigmoid`, `tanh`, slicing, `*`,
-`+`), so their graphs show every gate. `nn.LSTM` runs the same equations as one op per
-step (`LSTMStep`, its backward written out here), because a long sequence of primitive
-steps costs more in bookkeeping than in arithmetic; `nn.RNN` and `nn.GRU` run their cells.
-Either way the sequence is an unrolled loop of ordinary ops, and backpropagation through
-time is the engine's walk back through it, like through any other graph: the walk is
-iterative, so thousands of steps backpropagate without hitting Python's recursion limit.
+`+`), so their graphs show every gate. The layers run the same equations as one op per
+step (`RNNStep`, `LSTMStep`, `GRUStep`, their backwards written out here), because a
+long sequence of primitive steps costs more in bookkeeping than in arithmetic. Either
+way the sequence is an unrolled loop of ops, and backpropagation through time is the
+engine's walk back through it, like through any other graph: the walk is iterative, so
+thousands of steps backpropagate without hitting Python's recursion limit.
 
 The parameters have PyTorch's names, shapes and gate order, so a PyTorch state dict
 loads as it is:
@@ -30,9 +30,9 @@ import math
 import numpy as np
 
 from ..dtypes import get_default_dtype
-from ..engine import Function
+from ..engine import Function, SparseGrad
 from ..functions import cat
-from ..ops import sigmoid_array
+from ..grad_mode import is_grad_enabled
 from ..tensor import Tensor
 from . import functional as F
 from . import init
@@ -71,90 +71,6 @@ def _lstm_step(x_proj: Tensor, h: Tensor, c: Tensor, w_hh: Tensor, b_hh) -> tupl
     return o * c_next.tanh(), c_next
 
 
-class LSTMStep(Function):
-    """[h' | c'] = one LSTM step (the equations of `_lstm_step`) as ONE op, for nn.LSTM.
-
-    Why one op: written with primitives, a step is about 16 ops (a matrix product, four
-    slices, three activations, products and sums), and a sequence of 50 steps makes a
-    graph of 800 nodes whose bookkeeping costs more than their arithmetic. PyTorch fuses
-    the step too. `nn.LSTMCell` keeps the primitives, so its graph shows every gate.
-
-    The output joins h' and c' along the last axis (an op has one output); the caller
-    slices them apart. Backward, with dh', dc' the two halves of the upstream gradient:
-
-        dc  = dc' + dh' * o * (1 - tanh(c')^2)        (all of c's gradient, c' = f c + i g)
-        dz  = [dc*g * i(1-i) | dc*c * f(1-f) | dc*i * (1-g^2) | dh'*tanh(c') * o(1-o)]
-        d x_proj = dz,  d h = dz W_hh,  d c_prev = dc * f,  d W_hh = dz^T h,  d b_hh = sum dz
-
-    where z = x_proj + h W_hh^T + b_hh are the gates before their activations.
-    """
-
-    @staticmethod
-    def forward(ctx, x_proj, h, c, w_hh, b_hh=None):
-        size = h.shape[-1]
-        z = x_proj.data + h.data @ w_hh.data.T  # (batch, 4H): [i | f | g | o]
-        if b_hh is not None:
-            z += b_hh.data
-        i_f = sigmoid_array(z[..., :2 * size])
-        i, f = i_f[..., :size], i_f[..., size:]
-        g = np.tanh(z[..., 2 * size:3 * size])
-        o = sigmoid_array(z[..., 3 * size:])
-        c_next = f * c.data + i * g
-        tanh_c = np.tanh(c_next)
-        ctx.save_for_backward(x_proj, h, c, w_hh, b_hh, i, f, g, o, tanh_c)
-        return np.concatenate([o * tanh_c, c_next], axis=-1)
-
-    @staticmethod
-    def backward(ctx, grad_output):
-        x_proj, h, c, w_hh, b_hh, i, f, g, o, tanh_c = ctx.saved_tensors
-        inputs = len(ctx.needs_input_grad)  # 4 without b_hh
-        if ctx.create_graph:  # the same formulas, recorded (see below)
-            return _lstm_step_backward_recorded(grad_output, x_proj, h, c, w_hh,
-                                                b_hh)[:inputs]
-        size = h.shape[-1]
-        grad_h, grad_c = grad_output.data[..., :size], grad_output.data[..., size:]
-        dc = grad_c + grad_h * o * (1 - tanh_c * tanh_c)
-        dz = np.concatenate([dc * g * i * (1 - i), dc * c.data * f * (1 - f),
-                             dc * i * (1 - g * g), grad_h * tanh_c * o * (1 - o)], axis=-1)
-        need_x, need_h, need_c, need_w, need_b = ctx.needs_input_grad + (False,) * (5 - inputs)
-        rows = dz.reshape(-1, dz.shape[-1])
-        return (_array(dz) if need_x else None,
-                _array(dz @ w_hh.data) if need_h else None,
-                _array(dc * f) if need_c else None,
-                _array(rows.T @ h.data.reshape(-1, size)) if need_w else None,
-                _array(rows.sum(axis=0)) if need_b else None)[:inputs]
-
-
-def _array(value: np.ndarray) -> Tensor:
-    return Tensor._make(value, False, None)
-
-
-def _lstm_step_backward_recorded(grad_output, x_proj, h, c, w_hh, b_hh) -> tuple:
-    """LSTMStep's backward as Tensor ops, for create_graph=True: the gates are recomputed
-    from the inputs (not taken from forward's arrays), so that this gradient depends on
-    the inputs the way it should, and can be differentiated again."""
-    size = h.shape[-1]
-    z = x_proj + F.linear(h, w_hh, b_hh)
-    i, f = z[..., :size].sigmoid(), z[..., size:2 * size].sigmoid()
-    g, o = z[..., 2 * size:3 * size].tanh(), z[..., 3 * size:].sigmoid()
-    tanh_c = (f * c + i * g).tanh()
-    grad_h, grad_c = grad_output[..., :size], grad_output[..., size:]
-    dc = grad_c + grad_h * o * (1 - tanh_c * tanh_c)
-    dz = cat([dc * g * i * (1 - i), dc * c * f * (1 - f), dc * i * (1 - g * g),
-              grad_h * tanh_c * o * (1 - o)], axis=-1)
-    rows = dz.reshape(-1, dz.shape[-1])
-    return (dz, dz @ w_hh, dc * f, rows.T @ h.reshape(-1, size),
-            rows.sum(axis=0) if b_hh is not None else None)
-
-
-def _lstm_step_fused(x_proj: Tensor, h: Tensor, c: Tensor, w_hh: Tensor, b_hh) -> tuple:
-    """(h', c') of one LSTM step, by the fused op."""
-    size = h.shape[-1]
-    both = LSTMStep.apply(x_proj, h, c, w_hh, b_hh) if b_hh is not None else \
-        LSTMStep.apply(x_proj, h, c, w_hh)
-    return both[..., :size], both[..., size:]
-
-
 def _gru_step(x_proj: Tensor, h: Tensor, w_hh: Tensor, b_hh) -> Tensor:
     """One GRU step; the gates come stacked in PyTorch's order r, z, n:
 
@@ -172,6 +88,333 @@ def _gru_step(x_proj: Tensor, h: Tensor, w_hh: Tensor, b_hh) -> Tensor:
     r, z = rz[..., :size], rz[..., size:]
     n = (x_proj[..., 2 * size:] + r * h_proj[..., 2 * size:]).tanh()
     return n + z * (h - n)  # = (1 - z) * n + z * h, one op fewer
+
+
+# ---------------------------------------------------------------------------------------
+# the layers' steps, fused: one op per time step
+# ---------------------------------------------------------------------------------------
+#
+# Written with primitives, a step is a dozen ops or more (a matrix product, slices,
+# activations, products, sums), and a sequence of 50 steps makes a graph of hundreds of
+# nodes whose bookkeeping costs more than their arithmetic. So nn.RNN, nn.LSTM and
+# nn.GRU run each step as ONE op, with its backward written out; PyTorch fuses its
+# steps too. The cells (nn.RNNCell, nn.LSTMCell, nn.GRUCell) keep the primitives, so
+# their graphs show every gate, and the tests check that both give the same numbers.
+#
+# Each step op reads its own row t of x_proj, the input's part of every gate for the
+# whole sequence (T, batch, gates * H): one node per step, not a slice and a step.
+
+
+class _Sequence:
+    """What the steps of one pass over a sequence share: buffers that backward fills,
+    so that the gradients of the weights are each ONE product over all the steps.
+
+    dL/dW_hh = sum over t of dz_t^T h_{t-1} (dz_t: the gradient of step t's gates before
+    their activations). Each step could return its own term, but that is T small matrix
+    products and T additions into the running sum. Instead each step writes dz_t into
+    row t of a (T, batch, .) buffer, and the forward kept h_{t-1} in another; step 0
+    makes the sum in one product, as a hand-written BPTT does. This works because
+    backward visits the steps newest first and step 0 last: a gradient that reaches step
+    t reaches every step before it, through the state. `top` is the newest step that
+    backward reached in the current walk (a loss on the early outputs only never reaches
+    the later steps, whose rows are then left out). The gradients of x_proj (the rows of
+    dz themselves) and of b_hh go the same way.
+    """
+
+    def __init__(self, x_proj: np.ndarray, size: int, hidden_width: int | None = None):
+        steps, batch, width = x_proj.shape
+        self.h_prev = np.empty((steps, batch, size), x_proj.dtype)  # forward fills row t
+        self.dz = np.empty((steps, batch, width), x_proj.dtype)     # backward fills row t
+        # the GRU's gradient of h W_hh^T + b_hh differs from dz (r multiplies its n part)
+        self.d_hidden = (self.dz if hidden_width is None
+                         else np.empty((steps, batch, hidden_width), x_proj.dtype))
+        self.top = None
+
+
+class _FusedStep(Function):
+    """What the three step ops share: where the gradients of x_proj, W_hh and b_hh go.
+
+    A step node belongs to a sequence when its layer sets `node.shared` (see
+    _Sequence): then only step 0 returns those gradients, for all the steps at once.
+    Alone (as in a gradcheck, or tg.check_graph re-running it), a step returns its own.
+    """
+
+    shared = None  # the _Sequence of the layer call that made this node, if any
+
+    @staticmethod
+    def _rows(ctx, like: np.ndarray) -> tuple:
+        """Where backward writes dz and the hidden part's gradient: the sequence's rows t,
+        or new arrays for a step alone."""
+        seq = ctx.shared
+        if seq is None:
+            return np.empty_like(like), None
+        if seq.top is None:  # the first step this walk reaches: the newest
+            seq.top = ctx.t
+        return seq.dz[ctx.t], seq.d_hidden[ctx.t] if seq.d_hidden is not seq.dz else None
+
+    @staticmethod
+    def _shared_grads(ctx, dz, d_hidden, h_prev, with_bias: bool) -> tuple:
+        """(dL/dx_proj, dL/dW_hh, dL/db_hh) from this step: its own, or (step 0 of a
+        sequence) those of every step the walk reached, or (a later step) nothing."""
+        need_x, _, need_w = ctx.needs_input_grad[:3]
+        need_b = with_bias and ctx.needs_input_grad[3]
+        seq = ctx.shared
+        if seq is None:  # a step alone: x_proj's gradient is its row t, as a slice's
+            rows, h_rows = d_hidden.reshape(-1, d_hidden.shape[-1]), h_prev
+            return (SparseGrad(dz, (ctx.t,), ctx.x_shape) if need_x else None,
+                    _array(rows.T @ h_rows) if need_w else None,
+                    _array(rows.sum(axis=0)) if need_b else None)
+        if ctx.t > 0:
+            return None, None, None
+        top, seq.top = seq.top, None  # step 0 ends the walk over this sequence
+        reached = slice(0, top + 1)
+        width = seq.d_hidden.shape[-1]
+        rows = seq.d_hidden[reached].reshape(-1, width)
+        h_rows = seq.h_prev[reached].reshape(-1, seq.h_prev.shape[-1])
+        if not need_x:
+            grad_x = None
+        elif top + 1 == len(seq.dz):  # every step: the buffer is the gradient
+            grad_x = _array(seq.dz)
+        else:
+            grad_x = SparseGrad(seq.dz[reached], (reached,), ctx.x_shape)
+        return (grad_x, _array(rows.T @ h_rows) if need_w else None,
+                _array(rows.sum(axis=0)) if need_b else None)
+
+
+def _sigmoid_inplace(z: np.ndarray) -> np.ndarray:
+    """z = 1 / (1 + e^-z), written into z (see ops.sigmoid_array for the overflow)."""
+    np.negative(z, out=z)
+    with np.errstate(over="ignore"):
+        np.exp(z, out=z)
+    z += 1
+    return np.reciprocal(z, out=z)
+
+
+def _array(value: np.ndarray) -> Tensor:
+    return Tensor._make(value, False, None)
+
+
+def _row_gradient(dz: Tensor, t: int, shape: tuple) -> Tensor:
+    """A gradient of x_proj's shape that is dz at row t and 0 elsewhere, as Tensor ops
+    (for create_graph: the recorded form of SparseGrad)."""
+    zeros = [Tensor(np.zeros((n,) + tuple(shape[1:]), dtype=dz.dtype))
+             for n in (t, shape[0] - t - 1)]
+    return cat([zeros[0], dz.unsqueeze(0), zeros[1]], axis=0)
+
+
+class RNNStep(_FusedStep):
+    """h' = tanh(x_proj[t] + h W_hh^T)  (or relu): one step of nn.RNN as one op.
+
+    (nn.RNN adds b_hh into x_proj once, for all steps: x W_ih^T + b_ih + b_hh.)
+    Backward, with a = the pre-activation and dh' the upstream gradient:
+
+        da = dh' * (1 - h'^2)   (relu: dh' where h' > 0)
+        d x_proj[t] = da,  d h = da W_hh,  d W_hh = da^T h
+    """
+
+    @staticmethod
+    def forward(ctx, x_proj, h, w_hh, *, t, nonlinearity="tanh"):
+        out = x_proj.data[t] + h.data @ w_hh.data.T  # (batch, H), new: the output
+        if nonlinearity == "tanh":
+            np.tanh(out, out=out)
+        else:
+            np.maximum(out, 0, out=out)
+        ctx.t, ctx.x_shape, ctx.nonlinearity = t, x_proj.shape, nonlinearity
+        ctx.save_for_backward(h, w_hh)
+        return ctx.save_output(out)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        h, w_hh = ctx.saved_tensors
+        if ctx.create_graph:
+            return _rnn_step_backward_recorded(ctx, grad_output, h, w_hh)
+        y = ctx._output_data
+        da, _ = _FusedStep._rows(ctx, y)
+        if ctx.nonlinearity == "tanh":  # da = g (1 - y^2), in three passes
+            np.multiply(y, y, out=da)
+            np.subtract(1, da, out=da)
+            da *= grad_output.data
+        else:
+            np.multiply(grad_output.data, y > 0, out=da)
+        grad_h = _array(da @ w_hh.data) if ctx.needs_input_grad[1] else None
+        grad_x, grad_w, _ = _FusedStep._shared_grads(ctx, da, da, h.data, False)
+        return grad_x, grad_h, grad_w
+
+
+def _rnn_step_backward_recorded(ctx, grad_output, h, w_hh) -> tuple:
+    """RNNStep's backward as Tensor ops (create_graph): the output recomputed from the
+    inputs, so that the gradient depends on them and can be differentiated again."""
+    x_proj = ctx.inputs[0]
+    a = x_proj[ctx.t] + h @ w_hh.T
+    slope = 1 - a.tanh() ** 2 if ctx.nonlinearity == "tanh" else (a.data > 0) * 1.0
+    da = grad_output * slope
+    return _row_gradient(da, ctx.t, x_proj.shape), da @ w_hh, da.T @ h
+
+
+class LSTMStep(_FusedStep):
+    """[h' | c'] = one LSTM step as ONE op (the equations of `_lstm_step`), for nn.LSTM.
+
+    The state is h and c joined along the last axis, (batch, 2H), as the step's input
+    and as its output (an op has one output): the next step takes it as it is, and the
+    layer slices h from all the steps at once. (nn.LSTM adds b_hh into x_proj, once.)
+    Backward, with dh', dc' the two halves of the upstream gradient:
+
+        dc  = dc' + dh' * o * (1 - tanh(c')^2)        (all of c's gradient, c' = f c + i g)
+        dz  = [dc*g * i(1-i) | dc*c * f(1-f) | dc*i * (1-g^2) | dh'*tanh(c') * o(1-o)]
+        d x_proj[t] = dz,  d [h | c] = [dz W_hh | dc * f],  d W_hh = dz^T h
+
+    where z = x_proj[t] + h W_hh^T are the gates before their activations.
+    """
+
+    @staticmethod
+    def forward(ctx, x_proj, state, w_hh, *, t):
+        size = w_hh.shape[1]
+        h, c = state.data[:, :size], state.data[:, size:]
+        acts = x_proj.data[t] + h @ w_hh.data.T  # (batch, 4H): [i | f | g | o], new
+        # the activations, in place: sigmoid on i, f and o, tanh on g
+        _sigmoid_inplace(acts[:, :2 * size])
+        np.tanh(acts[:, 2 * size:3 * size], out=acts[:, 2 * size:3 * size])
+        _sigmoid_inplace(acts[:, 3 * size:])
+        i, f, g, o = (acts[:, k * size:(k + 1) * size] for k in range(4))
+        out = np.empty(state.shape, dtype=acts.dtype)  # [h' | c']
+        c_next = out[:, size:]
+        np.multiply(f, c, out=c_next)
+        c_next += i * g
+        tanh_c = np.tanh(c_next)
+        np.multiply(o, tanh_c, out=out[:, :size])
+        ctx.t, ctx.x_shape = t, x_proj.shape
+        ctx.save_for_backward(state, w_hh, acts, tanh_c)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        state, w_hh, acts, tanh_c = ctx.saved_tensors
+        if ctx.create_graph:
+            return _lstm_step_backward_recorded(ctx, grad_output, state, w_hh)
+        size = w_hh.shape[1]
+        grad = grad_output.data
+        dh, dc_next = grad[:, :size], grad[:, size:]
+        h, c = state.data[:, :size], state.data[:, size:]
+        i, f, g, o = (acts[:, k * size:(k + 1) * size] for k in range(4))
+        # (each block computed whole, then written into its columns of dz: a chain of
+        # in-place ops on a strided column block is slower than on a fresh array)
+        dc = dc_next + dh * o * (1 - tanh_c * tanh_c)
+        dz, _ = _FusedStep._rows(ctx, acts)
+        dz[:, :size] = dc * g * i * (1 - i)
+        dz[:, size:2 * size] = dc * c * f * (1 - f)
+        dz[:, 2 * size:3 * size] = dc * i * (1 - g * g)
+        dz[:, 3 * size:] = dh * tanh_c * o * (1 - o)
+        grad_state = None
+        if ctx.needs_input_grad[1]:
+            grad_state = np.empty_like(state.data)  # [dz W_hh | dc f]
+            np.matmul(dz, w_hh.data, out=grad_state[:, :size])
+            np.multiply(dc, f, out=grad_state[:, size:])
+            grad_state = _array(grad_state)
+        grad_x, grad_w, _ = _FusedStep._shared_grads(ctx, dz, dz, h, False)
+        return grad_x, grad_state, grad_w
+
+
+def _lstm_step_backward_recorded(ctx, grad_output, state, w_hh) -> tuple:
+    """LSTMStep's backward as Tensor ops, for create_graph=True: the gates are recomputed
+    from the inputs (not taken from forward's arrays), so that this gradient depends on
+    the inputs the way it should, and can be differentiated again."""
+    x_proj, size = ctx.inputs[0], w_hh.shape[1]
+    h, c = state[:, :size], state[:, size:]
+    z = x_proj[ctx.t] + h @ w_hh.T
+    i, f = z[:, :size].sigmoid(), z[:, size:2 * size].sigmoid()
+    g, o = z[:, 2 * size:3 * size].tanh(), z[:, 3 * size:].sigmoid()
+    tanh_c = (f * c + i * g).tanh()
+    grad_h, grad_c = grad_output[:, :size], grad_output[:, size:]
+    dc = grad_c + grad_h * o * (1 - tanh_c * tanh_c)
+    dz = cat([dc * g * i * (1 - i), dc * c * f * (1 - f), dc * i * (1 - g * g),
+              grad_h * tanh_c * o * (1 - o)], axis=-1)
+    return (_row_gradient(dz, ctx.t, x_proj.shape), cat([dz @ w_hh, dc * f], axis=-1),
+            dz.T @ h)
+
+
+class GRUStep(_FusedStep):
+    """h' = one GRU step as ONE op (the equations of `_gru_step`), for nn.GRU.
+
+    With hp = h W_hh^T + b_hh (the hidden part of every gate, [r | z | n] blocks) and
+    x_proj[t] = x W_ih^T + b_ih:
+
+        r, z = sigmoid(x_proj[t][r, z] + hp[r, z]),   n = tanh(x_proj[t][n] + r * hp[n])
+        h' = n + z * (h - n)
+
+    Backward, with dh' upstream and a_n = n's pre-activation:
+
+        da_n = dh' (1 - z)(1 - n^2),  dz = dh' (h - n) z(1 - z),  dr = da_n hp[n] r(1 - r)
+        d x_proj[t] = [dr | dz | da_n],   d hp = [dr | dz | da_n * r]
+        d h = dh' * z + d hp W_hh,   d W_hh = d hp^T h,   d b_hh = sum of d hp
+    """
+
+    @staticmethod
+    def forward(ctx, x_proj, h, w_hh, b_hh=None, *, t):
+        size = h.shape[-1]
+        hp = h.data @ w_hh.data.T  # (batch, 3H)
+        if b_hh is not None:
+            hp += b_hh.data
+        xp = x_proj.data[t]
+        rz = xp[:, :2 * size] + hp[:, :2 * size]
+        _sigmoid_inplace(rz)
+        r, z = rz[:, :size], rz[:, size:]
+        n = hp[:, 2 * size:] * r
+        n += xp[:, 2 * size:]
+        np.tanh(n, out=n)
+        out = h.data - n  # h' = n + z (h - n)
+        out *= z
+        out += n
+        ctx.t, ctx.x_shape = t, x_proj.shape
+        ctx.save_for_backward(h, w_hh, rz, n, hp[:, 2 * size:])
+        return out
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        h, w_hh, rz, n, hp_n = ctx.saved_tensors
+        with_bias = len(ctx.needs_input_grad) > 3
+        if ctx.create_graph:
+            return _gru_step_backward_recorded(ctx, grad_output, h, w_hh)[
+                :len(ctx.needs_input_grad)]
+        size = h.shape[-1]
+        dh = grad_output.data
+        r, z = rz[:, :size], rz[:, size:]
+        dx, d_hidden = _FusedStep._rows(ctx, np.empty((dh.shape[0], 3 * size), dh.dtype))
+        if d_hidden is None:
+            d_hidden = np.empty_like(dx)
+        da_n = dh * (1 - z) * (1 - n * n)  # each block whole, then into its columns
+        dx[:, :size] = da_n * hp_n * r * (1 - r)
+        dx[:, size:2 * size] = dh * (h.data - n) * z * (1 - z)
+        dx[:, 2 * size:] = da_n
+        d_hidden[:, :2 * size] = dx[:, :2 * size]
+        np.multiply(da_n, r, out=d_hidden[:, 2 * size:])
+        grad_h = None
+        if ctx.needs_input_grad[1]:
+            grad_h = d_hidden @ w_hh.data
+            grad_h += dh * z
+            grad_h = _array(grad_h)
+        grad_x, grad_w, grad_b = _FusedStep._shared_grads(ctx, dx, d_hidden, h.data,
+                                                          with_bias)
+        return (grad_x, grad_h, grad_w, grad_b)[:len(ctx.needs_input_grad)]
+
+
+def _gru_step_backward_recorded(ctx, grad_output, h, w_hh) -> tuple:
+    """GRUStep's backward as Tensor ops (create_graph), the gates recomputed from the
+    inputs as in _lstm_step_backward_recorded."""
+    x_proj, size = ctx.inputs[0], h.shape[-1]
+    b_hh = ctx.inputs[3] if len(ctx.inputs) > 3 else None
+    hp = F.linear(h, w_hh, b_hh)
+    xp = x_proj[ctx.t]
+    r = (xp[:, :size] + hp[:, :size]).sigmoid()
+    z = (xp[:, size:2 * size] + hp[:, size:2 * size]).sigmoid()
+    n = (xp[:, 2 * size:] + r * hp[:, 2 * size:]).tanh()
+    dh = grad_output
+    da_n = dh * (1 - z) * (1 - n * n)
+    dz = dh * (h - n) * z * (1 - z)
+    dr = da_n * hp[:, 2 * size:] * r * (1 - r)
+    d_hidden = cat([dr, dz, da_n * r], axis=-1)
+    return (_row_gradient(cat([dr, dz, da_n], axis=-1), ctx.t, x_proj.shape),
+            dh * z + d_hidden @ w_hh, d_hidden.T @ h,
+            d_hidden.sum(axis=0) if b_hh is not None else None)
 
 
 # ---------------------------------------------------------------------------------------
@@ -449,22 +692,51 @@ class _Recurrent(Module):
         w_ih, w_hh, b_ih, b_hh = self._weights(suffix)
         # The input's part of every gate, x_t W_ih^T + b_ih, does not depend on the state:
         # it is computed for all the steps in ONE matrix product, (seq, batch, in) to
-        # (seq, batch, gates * H), and the loop reads one step of it at a time. Only
-        # h W_hh^T must wait for the previous step. (Backward adds each step's slice of
-        # the gradient in place, so reading x_proj[t] step by step costs no more.)
-        x_proj = F.linear(sequence, w_ih, b_ih)
-        seq = sequence.shape[0]
+        # (seq, batch, gates * H), and each step reads its row t.
+        x_proj = self._project(sequence, w_ih, b_ih, b_hh)
+        if reverse:  # the same steps over the reversed sequence; the outputs turned back
+            x_proj = x_proj.flip(0)
+        steps, size = x_proj.shape[0], self.hidden_size
+        state = self._joined(state)
+        record = None  # what the steps share for backward (see _Sequence)
+        if is_grad_enabled() and any(t is not None and t.requires_grad
+                                     for t in (x_proj, state, w_hh, b_hh)):
+            record = self._new_sequence(x_proj.data)
         outputs = []
-        for t in (range(seq - 1, -1, -1) if reverse else range(seq)):
-            state = self._step(x_proj[t], state, w_hh, b_hh)
-            outputs.append(state[0])
-        if reverse:
-            outputs.reverse()
-        # (seq * batch, H) joined in one op, then viewed as (seq, batch, H): as
+        for t in range(steps):
+            if record is not None:
+                record.h_prev[t] = state.data[:, :size]
+            state = self._step(x_proj, state, w_hh, b_hh, t)
+            if record is not None and isinstance(state.grad_fn, _FusedStep):
+                state.grad_fn.shared = record
+            outputs.append(state)
+        # (seq * batch, width) joined in one op, then viewed as (seq, batch, width): as
         # tg.stack(outputs), which would add one unsqueeze op per step
-        return cat(outputs, axis=0).reshape(seq, *outputs[0].shape), state
+        output = cat(outputs, axis=0).reshape(steps, *outputs[0].shape)
+        if self.has_cell_state:  # the states are [h | c]: the outputs are the h
+            output = output[..., :size]
+        if reverse:
+            output = output.flip(0)
+        return output, self._split(state)
 
-    def _step(self, x_proj: Tensor, state: tuple, w_hh: Tensor, b_hh) -> tuple:
+    def _project(self, sequence: Tensor, w_ih: Tensor, b_ih, b_hh) -> Tensor:
+        """x W_ih^T + b_ih (+ b_hh: an RNN's and an LSTM's steps add it to x's part,
+        so it is added once here, for every step)."""
+        if b_ih is not None:
+            b_ih = b_ih + b_hh
+        return F.linear(sequence, w_ih, b_ih)
+
+    def _joined(self, state: tuple) -> Tensor:
+        """The state as the steps take it: h (an LSTM: [h | c], joined)."""
+        return state[0]
+
+    def _split(self, state: Tensor) -> tuple:
+        return (state,)
+
+    def _new_sequence(self, x_proj: np.ndarray) -> _Sequence:
+        return _Sequence(x_proj, self.hidden_size)
+
+    def _step(self, x_proj: Tensor, state: Tensor, w_hh: Tensor, b_hh, t: int) -> Tensor:
         raise NotImplementedError
 
     def forward(self, x, hx=None):
@@ -557,8 +829,8 @@ class RNN(_Recurrent):
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout,
                          bidirectional, dtype)
 
-    def _step(self, x_proj, state, w_hh, b_hh):
-        return (_rnn_step(x_proj, state[0], w_hh, b_hh, self.nonlinearity),)
+    def _step(self, x_proj, state, w_hh, b_hh, t):
+        return RNNStep.apply(x_proj, state, w_hh, t=t, nonlinearity=self.nonlinearity)
 
     def extra_repr(self) -> str:
         text = super().extra_repr()
@@ -592,8 +864,15 @@ class LSTM(_Recurrent):
     gates = 4
     has_cell_state = True
 
-    def _step(self, x_proj, state, w_hh, b_hh):
-        return _lstm_step_fused(x_proj, state[0], state[1], w_hh, b_hh)
+    def _joined(self, state):
+        return cat([state[0], state[1]], axis=-1)  # [h | c]
+
+    def _split(self, state):
+        size = self.hidden_size
+        return state[:, :size], state[:, size:]
+
+    def _step(self, x_proj, state, w_hh, b_hh, t):
+        return LSTMStep.apply(x_proj, state, w_hh, t=t)
 
 
 class GRU(_Recurrent):
@@ -621,5 +900,13 @@ class GRU(_Recurrent):
 
     gates = 3
 
-    def _step(self, x_proj, state, w_hh, b_hh):
-        return (_gru_step(x_proj, state[0], w_hh, b_hh),)
+    def _project(self, sequence, w_ih, b_ih, b_hh):
+        return F.linear(sequence, w_ih, b_ih)  # (b_hh stays in the step: r multiplies it)
+
+    def _new_sequence(self, x_proj):
+        return _Sequence(x_proj, self.hidden_size, hidden_width=3 * self.hidden_size)
+
+    def _step(self, x_proj, state, w_hh, b_hh, t):
+        if b_hh is None:
+            return GRUStep.apply(x_proj, state, w_hh, t=t)
+        return GRUStep.apply(x_proj, state, w_hh, b_hh, t=t)
