@@ -123,8 +123,8 @@ class _Sequence:
 
     def __init__(self, x_proj: np.ndarray, size: int, hidden_width: int | None = None):
         steps, batch, width = x_proj.shape
-        self.h_prev = np.empty((steps, batch, size), x_proj.dtype)  # forward fills row t
-        self.dz = np.empty((steps, batch, width), x_proj.dtype)     # backward fills row t
+        self.h_prev = []  # forward appends each step's h_{t-1} (an array it never changes)
+        self.dz = np.empty((steps, batch, width), x_proj.dtype)  # backward fills row t
         # the GRU's gradient of h W_hh^T + b_hh differs from dz (r multiplies its n part)
         self.d_hidden = (self.dz if hidden_width is None
                          else np.empty((steps, batch, hidden_width), x_proj.dtype))
@@ -156,21 +156,21 @@ class _FusedStep(Function):
     def _shared_grads(ctx, dz, d_hidden, h_prev, with_bias: bool) -> tuple:
         """(dL/dx_proj, dL/dW_hh, dL/db_hh) from this step: its own, or (step 0 of a
         sequence) those of every step the walk reached, or (a later step) nothing."""
+        seq = ctx.shared
+        if seq is not None and ctx.t > 0:  # step 0 returns them for this one
+            return None, None, None
         need_x, _, need_w = ctx.needs_input_grad[:3]
         need_b = with_bias and ctx.needs_input_grad[3]
-        seq = ctx.shared
         if seq is None:  # a step alone: x_proj's gradient is its row t, as a slice's
             rows, h_rows = d_hidden.reshape(-1, d_hidden.shape[-1]), h_prev
             return (SparseGrad(dz, (ctx.t,), ctx.x_shape) if need_x else None,
                     _array(rows.T @ h_rows) if need_w else None,
                     _array(rows.sum(axis=0)) if need_b else None)
-        if ctx.t > 0:
-            return None, None, None
         top, seq.top = seq.top, None  # step 0 ends the walk over this sequence
         reached = slice(0, top + 1)
         width = seq.d_hidden.shape[-1]
         rows = seq.d_hidden[reached].reshape(-1, width)
-        h_rows = seq.h_prev[reached].reshape(-1, seq.h_prev.shape[-1])
+        h_rows = np.concatenate(seq.h_prev[reached], axis=0)  # (steps * batch, H)
         if not need_x:
             grad_x = None
         elif top + 1 == len(seq.dz):  # every step: the buffer is the gradient
@@ -214,7 +214,8 @@ class RNNStep(_FusedStep):
 
     @staticmethod
     def forward(ctx, x_proj, h, w_hh, *, t, nonlinearity="tanh"):
-        out = x_proj.data[t] + h.data @ w_hh.data.T  # (batch, H), new: the output
+        out = h.data @ w_hh.data.T  # (batch, H), new: the output, computed in place
+        out += x_proj.data[t]
         if nonlinearity == "tanh":
             np.tanh(out, out=out)
         else:
@@ -704,8 +705,9 @@ class _Recurrent(Module):
             record = self._new_sequence(x_proj.data)
         outputs = []
         for t in range(steps):
-            if record is not None:
-                record.h_prev[t] = state.data[:, :size]
+            if record is not None:  # h_{t-1}, for W_hh's gradient: the step's input
+                h = state.data[:, :size] if self.has_cell_state else state.data
+                record.h_prev.append(h if t else h.copy())  # (the caller's h_0 may change)
             state = self._step(x_proj, state, w_hh, b_hh, t)
             if record is not None and isinstance(state.grad_fn, _FusedStep):
                 state.grad_fn.shared = record
@@ -774,10 +776,9 @@ class _Recurrent(Module):
         # the final states of all layers (and directions), (num_layers * directions,
         # batch, H), or (num_layers * directions, H) unbatched
         count = len(finals)
-        parts = [cat([f[i] for f in finals], axis=0)
-                 .reshape((count, batch, self.hidden_size) if batched
-                          else (count, self.hidden_size))
-                 for i in range(len(finals[0]))]
+        shape = (count, batch, self.hidden_size) if batched else (count, self.hidden_size)
+        parts = [(cat([f[i] for f in finals], axis=0) if count > 1 else finals[0][i])
+                 .reshape(shape) for i in range(len(finals[0]))]
         return output, (tuple(parts) if self.has_cell_state else parts[0])
 
     def extra_repr(self) -> str:
