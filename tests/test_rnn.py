@@ -306,7 +306,7 @@ def test_layer_gradcheck_two_layers_batch_first():
 class LSTMWrongGateOrder(nn.LSTM):
     """Reads the gates as i, f, o, g: the mistake the fixture comparison must catch."""
 
-    def _step(self, x_proj, state, w_hh, b_hh, t):
+    def _step(self, x_proj, state, w_hh, b_hh, t, shared=None):
         size = self.hidden_size
         h, c = state[:, :size], state[:, size:]  # the layer's state is [h | c]
         gates = x_proj[t] + h @ w_hh.T  # (b_hh is in x_proj already)
@@ -319,7 +319,7 @@ class LSTMWrongGateOrder(nn.LSTM):
 class GRUBiasOutsideReset(nn.GRU):
     """n = tanh(W_in x + b_in + r * (W_hn h) + b_hn): b_hn outside r, another common slip."""
 
-    def _step(self, x_proj, h, w_hh, b_hh, t):
+    def _step(self, x_proj, h, w_hh, b_hh, t, shared=None):
         size = h.shape[-1]
         h_proj = tg.nn.functional.linear(h, w_hh)
         x_t = x_proj[t]
@@ -710,7 +710,7 @@ def test_bidirectional_two_layer_layers_agree_with_the_primitive_steps(kind, mon
 
     fused = run()
 
-    def primitive_step(self, x_proj, state, w_hh, b_hh, t):
+    def primitive_step(self, x_proj, state, w_hh, b_hh, t, shared=None):
         size = self.hidden_size
         if kind == "rnn":
             return _rnn_step(x_proj[t], state, w_hh, None, "tanh")
@@ -725,3 +725,45 @@ def test_bidirectional_two_layer_layers_agree_with_the_primitive_steps(kind, mon
     np.testing.assert_allclose(fused[1], plain[1], rtol=1e-10)
     for name in fused[2]:
         np.testing.assert_allclose(fused[2][name], plain[2][name], rtol=1e-10, err_msg=name)
+
+
+@pytest.mark.parametrize("kind", ["rnn", "lstm", "gru"])
+def test_check_graph_rechecks_each_step_without_disturbing_the_layer(kind):
+    # tg.check_graph re-runs every step on nudged float64 copies: those runs must neither
+    # write into the states the layer's steps share nor change the gradients afterwards
+    layer, _ = _layer_and_cell(kind)
+    x = tg.Tensor(np.random.default_rng(11).standard_normal((4, 2, 3)), requires_grad=True)
+    output = layer(x)[0]
+    loss = (output * output).sum()
+    before = output.numpy().copy()
+    report = tg.check_graph(loss)
+    assert report, report
+    assert any(name in str(report) for name in ("RNNStep", "LSTMStep", "GRUStep"))
+    np.testing.assert_array_equal(output.numpy(), before)
+    loss.backward()
+    reference_layer, _ = _layer_and_cell(kind)
+    x2 = tg.Tensor(x.numpy(), requires_grad=True)
+    out2 = reference_layer(x2)[0]
+    (out2 * out2).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), x2.grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(layer.weight_hh_l0.grad.numpy(),
+                               reference_layer.weight_hh_l0.grad.numpy(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("kind", ["rnn", "lstm", "gru"])
+def test_changing_the_output_in_place_does_not_change_the_gradients(kind):
+    # the steps write their outputs into one buffer that backward reads again; the layer's
+    # output is that buffer, read-only: an in-place change (no_grad) works on a copy
+    layer, _ = _layer_and_cell(kind)
+    x0 = np.random.default_rng(12).standard_normal((5, 2, 3))
+    output, h_n = layer(tg.Tensor(x0))[:2] if kind != "lstm" else (
+        layer(tg.Tensor(x0))[0], None)
+    loss = output.sum() * 1.0
+    with tg.no_grad():
+        output *= 0.0  # under no_grad: in place, on a copy of the read-only buffer
+    assert np.all(output.numpy() == 0)
+    loss.backward()
+    reference, _ = _layer_and_cell(kind)
+    reference(tg.Tensor(x0))[0].sum().backward()
+    np.testing.assert_allclose(layer.weight_hh_l0.grad.numpy(),
+                               reference.weight_hh_l0.grad.numpy(), rtol=1e-12)

@@ -768,6 +768,58 @@ def _exercises_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def bench(args: argparse.Namespace) -> int:
+    """How fast is tinygrad_edu on this machine, next to plain NumPy and PyTorch?
+
+    Four workloads, each written three ways that compute the same numbers: NumPy with
+    the backward pass written out by hand (no framework: the baseline), tinygrad_edu,
+    and PyTorch when it is installed:
+
+      mlp    an MLP training step: 784-256-256-10, ReLU, cross-entropy, SGD, batch 128
+      chain  200 small elementwise ops on 16 numbers, forward + backward (time per op)
+      cnn    a CNN training step: two 3x3 convolutions, a Linear, batch 32 of 28x28
+      lstm   an LSTM training step: input 32, hidden 128, 50 time steps, batch 32
+
+    First each backend's gradients are checked against NumPy's (a workload whose check
+    fails is not timed). Then all backends are timed in this process, in rounds, one
+    batch of steps each, the order rotated; the table shows medians and their ratios.
+    BLAS and PyTorch run with one thread for the run, as the project's own figures
+    (BLAS only when threadpoolctl is installed; otherwise NumPy's own setting, and the
+    output says so); the settings are put back at the end. About 45 s on two cores
+    (--quick: 20 s).
+
+    Exit status: 0 when every check passes, 1 when a gradient check fails, 2 for bad
+    options. The source is tinygrad_edu/bench.py; the full suite, in a checkout:
+    python benchmarks/run.py.
+    """
+    from tqdm import tqdm
+
+    from tinygrad_edu.bench import QUICK_ROUNDS, ROUNDS, format_report, measure
+
+    rounds = (QUICK_ROUNDS if args.quick else ROUNDS) * len(args.only)
+    with tqdm(total=rounds, desc="bench", unit="round", file=sys.stderr, leave=False,
+              disable=args.no_progress, dynamic_ncols=True) as bar:
+        report = measure(args.only, quick=args.quick, use_torch=not args.no_torch,
+                         seed=args.seed, on_round=bar.update)
+    print(format_report(report))
+    return 0 if report.ok else 1
+
+
+def _workload_names(text: str) -> list[str]:
+    """"mlp,chain" -> ["mlp", "chain"]: --only's workloads, each known, each once."""
+    from tinygrad_edu.bench import WORKLOADS
+
+    names = [part.strip().lower() for part in text.split(",") if part.strip()]
+    unknown = [name for name in names if name not in WORKLOADS]
+    if unknown or not names:
+        what = (f"unknown workload{'s' if len(unknown) > 1 else ''} "
+                f"{', '.join(map(repr, unknown))}" if unknown else f"{text!r} names none")
+        raise argparse.ArgumentTypeError(
+            f"{what}: choose from {', '.join(WORKLOADS)}, comma-separated, such as "
+            "--only mlp,chain")
+    return list(dict.fromkeys(names))  # (in the order given, without repeats)
+
+
 _MAX_CHECKED_ELEMENTS = 10_000  # per input of --shapes
 
 
@@ -798,6 +850,7 @@ def _case_text(case: tuple) -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     from tinygrad_edu import __version__
+    from tinygrad_edu.bench import QUICK_ROUNDS, ROUNDS, WORKLOADS
     from tinygrad_edu.training import ACTIVATIONS, DATASETS, MODELS, OPTIMIZERS, Config
     from tinygrad_edu.viz.expression import FUNCTIONS
 
@@ -913,13 +966,30 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--timeout", type=_seconds, default=60, metavar="SECONDS",
                    help="stop a check that has not finished after this many seconds "
                         "(default: 60; 0: no limit, and the check runs in this process)")
+
+    p = commands.add_parser(
+        "bench", help="how fast tinygrad_edu is here, next to NumPy and PyTorch",
+        description=inspect.cleandoc(bench.__doc__),
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--quick", action="store_true",
+                   help=f"{QUICK_ROUNDS} rounds instead of {ROUNDS}: a rough look in about "
+                        "20 s")
+    p.add_argument("--only", type=_workload_names, default=list(WORKLOADS), metavar="NAMES",
+                   help=f"the workloads to run, comma-separated: {', '.join(WORKLOADS)} "
+                        "(default: all)")
+    p.add_argument("--no-torch", action="store_true",
+                   help="leave PyTorch out, even when it is installed")
+    p.add_argument("--seed", type=_seed, default=0,
+                   help="seed of the data and the starting weights, 0 or more (default: 0)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(run=bench)
     return parser
 
 
 # What to make smaller when a command runs out of memory.
 _SMALLER = {"demo": "close other programs", "train": "use smaller --hidden or --batch-size",
             "graph": "use shorter vectors", "gradcheck": "use smaller shapes",
-            "exercises": "close other programs"}
+            "exercises": "close other programs", "bench": "use --only to run fewer workloads"}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -106,40 +106,90 @@ def _gru_step(x_proj: Tensor, h: Tensor, w_hh: Tensor, b_hh) -> Tensor:
 
 
 class _Sequence:
-    """What the steps of one pass over a sequence share: buffers that backward fills,
-    so that the gradients of the weights are each ONE product over all the steps.
+    """What the steps of one pass over a sequence share: the states, and buffers that
+    backward fills, so that the gradients of the weights are each ONE product over all
+    the steps.
 
-    dL/dW_hh = sum over t of dz_t^T h_{t-1} (dz_t: the gradient of step t's gates before
-    their activations). Each step could return its own term, but that is T small matrix
-    products and T additions into the running sum. Instead each step writes dz_t into
-    row t of a (T, batch, .) buffer, and the forward kept h_{t-1} in another; step 0
-    makes the sum in one product, as a hand-written BPTT does. This works because
-    backward visits the steps newest first and step 0 last: a gradient that reaches step
-    t reaches every step before it, through the state. `top` is the newest step that
-    backward reached in the current walk (a loss on the early outputs only never reaches
-    the later steps, whose rows are then left out). The gradients of x_proj (the rows of
-    dz themselves) and of b_hh go the same way.
+    Forward: step t writes its output, the next state, into row t + 1 of `states`
+    (row 0 is the initial state), so the layer's output is those rows as they are, with
+    no copy, and h_{t-1} for every t is there too. Once the loop is over the buffer is
+    made read-only: an in-place change to the output (under no_grad) then works on a
+    copy, and cannot change what backward reads.
+
+    Backward: dL/dW_hh = sum over t of dz_t^T h_{t-1} (dz_t: the gradient of step t's
+    gates before their activations). Each step could return its own term, but that is T
+    small matrix products and T additions into the running sum. Instead each step writes
+    dz_t into row t of a (T, batch, .) buffer, and step 0 makes the sum in one product,
+    as a hand-written BPTT does. This works because backward visits the steps newest
+    first and step 0 last: a gradient that reaches step t reaches every step before it,
+    through the state. `top` is the newest step that backward reached in the current
+    walk (a loss on the early outputs only never reaches the later steps, whose rows are
+    then left out). The gradients of x_proj (the rows of dz themselves) and of b_hh go
+    the same way.
     """
 
-    def __init__(self, x_proj: np.ndarray, size: int, hidden_width: int | None = None):
+    def __init__(self, x_proj: np.ndarray, state: np.ndarray, w_hh: np.ndarray, size: int,
+                 hidden_width: int | None = None):
         steps, batch, width = x_proj.shape
-        self.h_prev = []  # forward appends each step's h_{t-1} (an array it never changes)
+        self.size = size
+        # W_hh^T laid out in memory as it is read: h @ W_hh^T through the transposed view
+        # takes BLAS about twice as long as through this copy, made once for all steps
+        self.w_hh_t = np.ascontiguousarray(w_hh.T)
+        self.states = np.empty((steps + 1,) + state.shape, state.dtype)
+        self.states[0] = state
+        self.filling = True  # while the layer's loop runs: steps write into `states`
+        self.written = 0     # how many steps did
         self.dz = np.empty((steps, batch, width), x_proj.dtype)  # backward fills row t
         # the GRU's gradient of h W_hh^T + b_hh differs from dz (r multiplies its n part)
         self.d_hidden = (self.dz if hidden_width is None
                          else np.empty((steps, batch, hidden_width), x_proj.dtype))
         self.top = None
 
+    def output_row(self, ctx, t: int):
+        """Where step t writes its output: row t + 1 while the layer's loop runs (and the
+        step then belongs to this sequence, and may read w_hh_t), else None: a new
+        array. (tg.check_graph re-runs a step later, on nudged inputs: that run must not
+        write here, nor read the weights copied before.)"""
+        if not self.filling:
+            return None
+        ctx.shared = self
+        self.written += 1
+        return self.states[t + 1]
+
+    def finish(self) -> None:
+        """The loop is over: the states become read-only (see above)."""
+        self.filling = False
+        self.states.flags.writeable = False
+
+
+class _StepOutputs(Function):
+    """The outputs of all the steps as one (T, batch, width) tensor: the rows of the
+    sequence's `states`, where the steps wrote them, so no copy is made. Backward hands
+    each step the row of the gradient that belongs to it (as Cat's backward does)."""
+
+    @staticmethod
+    def forward(ctx, *outputs, shared):
+        if all(out.data.base is shared.states for out in outputs):
+            return shared.states[1:]
+        return np.stack([out.data for out in outputs])  # (re-run on other inputs: a copy)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        rows = grad_output if ctx.create_graph else grad_output.data
+        return tuple((rows[t] if ctx.create_graph else _array(rows[t])) if needs else None
+                     for t, needs in enumerate(ctx.needs_input_grad))
+
 
 class _FusedStep(Function):
     """What the three step ops share: where the gradients of x_proj, W_hh and b_hh go.
 
-    A step node belongs to a sequence when its layer sets `node.shared` (see
-    _Sequence): then only step 0 returns those gradients, for all the steps at once.
-    Alone (as in a gradcheck, or tg.check_graph re-running it), a step returns its own.
+    A step belongs to a sequence when it wrote its output into the sequence's states
+    (`_Sequence.output_row` sets `ctx.shared`): then only step 0 returns those
+    gradients, for all the steps at once. Alone (as in a gradcheck, or tg.check_graph
+    re-running it), a step returns its own.
     """
 
-    shared = None  # the _Sequence of the layer call that made this node, if any
+    shared = None  # the _Sequence whose states this step wrote its output into, if any
 
     @staticmethod
     def _rows(ctx, like: np.ndarray) -> tuple:
@@ -170,7 +220,7 @@ class _FusedStep(Function):
         reached = slice(0, top + 1)
         width = seq.d_hidden.shape[-1]
         rows = seq.d_hidden[reached].reshape(-1, width)
-        h_rows = np.concatenate(seq.h_prev[reached], axis=0)  # (steps * batch, H)
+        h_rows = seq.states[reached, :, :seq.size].reshape(-1, seq.size)  # every h_{t-1}
         if not need_x:
             grad_x = None
         elif top + 1 == len(seq.dz):  # every step: the buffer is the gradient
@@ -213,8 +263,10 @@ class RNNStep(_FusedStep):
     """
 
     @staticmethod
-    def forward(ctx, x_proj, h, w_hh, *, t, nonlinearity="tanh"):
-        out = h.data @ w_hh.data.T  # (batch, H), new: the output, computed in place
+    def forward(ctx, x_proj, h, w_hh, *, t, nonlinearity="tanh", shared=None):
+        out = None if shared is None else shared.output_row(ctx, t)
+        w_t = w_hh.data.T if out is None else shared.w_hh_t
+        out = np.matmul(h.data, w_t, out=out)  # (batch, H): the output, in place
         out += x_proj.data[t]
         if nonlinearity == "tanh":
             np.tanh(out, out=out)
@@ -268,16 +320,19 @@ class LSTMStep(_FusedStep):
     """
 
     @staticmethod
-    def forward(ctx, x_proj, state, w_hh, *, t):
+    def forward(ctx, x_proj, state, w_hh, *, t, shared=None):
         size = w_hh.shape[1]
         h, c = state.data[:, :size], state.data[:, size:]
-        acts = x_proj.data[t] + h @ w_hh.data.T  # (batch, 4H): [i | f | g | o], new
+        out = None if shared is None else shared.output_row(ctx, t)  # [h' | c']
+        acts = h @ (w_hh.data.T if out is None else shared.w_hh_t)  # (batch, 4H), new:
+        acts += x_proj.data[t]                                      # [i | f | g | o]
         # the activations, in place: sigmoid on i, f and o, tanh on g
         _sigmoid_inplace(acts[:, :2 * size])
         np.tanh(acts[:, 2 * size:3 * size], out=acts[:, 2 * size:3 * size])
         _sigmoid_inplace(acts[:, 3 * size:])
         i, f, g, o = (acts[:, k * size:(k + 1) * size] for k in range(4))
-        out = np.empty(state.shape, dtype=acts.dtype)  # [h' | c']
+        if out is None:
+            out = np.empty(state.shape, dtype=acts.dtype)
         c_next = out[:, size:]
         np.multiply(f, c, out=c_next)
         c_next += i * g
@@ -350,9 +405,10 @@ class GRUStep(_FusedStep):
     """
 
     @staticmethod
-    def forward(ctx, x_proj, h, w_hh, b_hh=None, *, t):
+    def forward(ctx, x_proj, h, w_hh, b_hh=None, *, t, shared=None):
         size = h.shape[-1]
-        hp = h.data @ w_hh.data.T  # (batch, 3H)
+        out = None if shared is None else shared.output_row(ctx, t)
+        hp = h.data @ (w_hh.data.T if out is None else shared.w_hh_t)  # (batch, 3H)
         if b_hh is not None:
             hp += b_hh.data
         xp = x_proj.data[t]
@@ -362,7 +418,7 @@ class GRUStep(_FusedStep):
         n = hp[:, 2 * size:] * r
         n += xp[:, 2 * size:]
         np.tanh(n, out=n)
-        out = h.data - n  # h' = n + z (h - n)
+        out = np.subtract(h.data, n, out=out)  # h' = n + z (h - n)
         out *= z
         out += n
         ctx.t, ctx.x_shape = t, x_proj.shape
@@ -699,22 +755,22 @@ class _Recurrent(Module):
             x_proj = x_proj.flip(0)
         steps, size = x_proj.shape[0], self.hidden_size
         state = self._joined(state)
-        record = None  # what the steps share for backward (see _Sequence)
+        record = None  # what the steps share (see _Sequence)
         if is_grad_enabled() and any(t is not None and t.requires_grad
                                      for t in (x_proj, state, w_hh, b_hh)):
-            record = self._new_sequence(x_proj.data)
+            record = self._new_sequence(x_proj.data, state.data, w_hh.data)
         outputs = []
         for t in range(steps):
-            if record is not None:  # h_{t-1}, for W_hh's gradient: the step's input
-                h = state.data[:, :size] if self.has_cell_state else state.data
-                record.h_prev.append(h if t else h.copy())  # (the caller's h_0 may change)
-            state = self._step(x_proj, state, w_hh, b_hh, t)
-            if record is not None and isinstance(state.grad_fn, _FusedStep):
-                state.grad_fn.shared = record
+            state = self._step(x_proj, state, w_hh, b_hh, t, record)
             outputs.append(state)
-        # (seq * batch, width) joined in one op, then viewed as (seq, batch, width): as
-        # tg.stack(outputs), which would add one unsqueeze op per step
-        output = cat(outputs, axis=0).reshape(steps, *outputs[0].shape)
+        if record is not None:
+            record.finish()
+            for out in outputs:  # (the views made before the buffer was made read-only)
+                out.data.flags.writeable = False
+        if record is not None and record.written == steps:  # the rows, as they are
+            output = _StepOutputs.apply(*outputs, shared=record)
+        else:  # (seq * batch, width) joined in one op, viewed as (seq, batch, width)
+            output = cat(outputs, axis=0).reshape(steps, *outputs[0].shape)
         if self.has_cell_state:  # the states are [h | c]: the outputs are the h
             output = output[..., :size]
         if reverse:
@@ -735,10 +791,12 @@ class _Recurrent(Module):
     def _split(self, state: Tensor) -> tuple:
         return (state,)
 
-    def _new_sequence(self, x_proj: np.ndarray) -> _Sequence:
-        return _Sequence(x_proj, self.hidden_size)
+    def _new_sequence(self, x_proj: np.ndarray, state: np.ndarray,
+                      w_hh: np.ndarray) -> _Sequence:
+        return _Sequence(x_proj, state, w_hh, self.hidden_size)
 
-    def _step(self, x_proj: Tensor, state: Tensor, w_hh: Tensor, b_hh, t: int) -> Tensor:
+    def _step(self, x_proj: Tensor, state: Tensor, w_hh: Tensor, b_hh, t: int,
+              shared) -> Tensor:
         raise NotImplementedError
 
     def forward(self, x, hx=None):
@@ -830,8 +888,9 @@ class RNN(_Recurrent):
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout,
                          bidirectional, dtype)
 
-    def _step(self, x_proj, state, w_hh, b_hh, t):
-        return RNNStep.apply(x_proj, state, w_hh, t=t, nonlinearity=self.nonlinearity)
+    def _step(self, x_proj, state, w_hh, b_hh, t, shared):
+        return RNNStep.apply(x_proj, state, w_hh, t=t, nonlinearity=self.nonlinearity,
+                             shared=shared)
 
     def extra_repr(self) -> str:
         text = super().extra_repr()
@@ -872,8 +931,8 @@ class LSTM(_Recurrent):
         size = self.hidden_size
         return state[:, :size], state[:, size:]
 
-    def _step(self, x_proj, state, w_hh, b_hh, t):
-        return LSTMStep.apply(x_proj, state, w_hh, t=t)
+    def _step(self, x_proj, state, w_hh, b_hh, t, shared):
+        return LSTMStep.apply(x_proj, state, w_hh, t=t, shared=shared)
 
 
 class GRU(_Recurrent):
@@ -904,10 +963,11 @@ class GRU(_Recurrent):
     def _project(self, sequence, w_ih, b_ih, b_hh):
         return F.linear(sequence, w_ih, b_ih)  # (b_hh stays in the step: r multiplies it)
 
-    def _new_sequence(self, x_proj):
-        return _Sequence(x_proj, self.hidden_size, hidden_width=3 * self.hidden_size)
+    def _new_sequence(self, x_proj, state, w_hh):
+        return _Sequence(x_proj, state, w_hh, self.hidden_size,
+                         hidden_width=3 * self.hidden_size)
 
-    def _step(self, x_proj, state, w_hh, b_hh, t):
+    def _step(self, x_proj, state, w_hh, b_hh, t, shared):
         if b_hh is None:
-            return GRUStep.apply(x_proj, state, w_hh, t=t)
-        return GRUStep.apply(x_proj, state, w_hh, b_hh, t=t)
+            return GRUStep.apply(x_proj, state, w_hh, t=t, shared=shared)
+        return GRUStep.apply(x_proj, state, w_hh, b_hh, t=t, shared=shared)
