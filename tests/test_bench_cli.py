@@ -8,6 +8,7 @@ use --quick and, where PyTorch is not the point, --no-torch, to stay short.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -234,17 +235,42 @@ def test_tinygrad_gradients_equal_the_hand_written_numpy_ones(name):
     assert check["tinygrad_edu"].ok and check["tinygrad_edu"].limit >= 1e-5
 
 
-@pytest.mark.skipif(not HAS_TORCH, reason="PyTorch is not installed")
-@pytest.mark.parametrize("name", list(bench.WORKLOADS))
-def test_pytorch_gradients_equal_the_hand_written_numpy_ones(name):
-    import torch
+REFERENCE = json.loads((Path(__file__).parent / "data" / "bench_torch_reference.json")
+                       .read_text())  # written by tests/data/make_bench_reference.py
 
+
+def _matches(summary: dict, gradient: np.ndarray, scale: float) -> bool:
+    flat = np.asarray(gradient, dtype=np.float64).ravel()
+    tolerance = 1e-5 * scale
+    return (list(np.shape(gradient)) == summary["shape"]
+            and abs(flat.sum() - summary["sum"]) <= tolerance * flat.size ** 0.5
+            and abs(np.linalg.norm(flat) - summary["norm"]) <= tolerance * flat.size ** 0.5
+            and np.allclose(flat[summary["positions"]], summary["values"], rtol=0,
+                            atol=tolerance))
+
+
+@pytest.mark.parametrize("name", list(bench.WORKLOADS))
+def test_the_hand_written_numpy_gradients_equal_pytorchs(name):
+    # PyTorch's gradients, stored (shape, sum, norm and 16 entries of each): the NumPy
+    # baseline is checked against them on every machine, torch installed or not
     workload = bench.WORKLOADS[name](seed=0)
-    before = torch.get_num_threads()
-    check = bench.compare_gradients(_grads(workload, "numpy"),
-                                    _grads(workload, "torch", torch), workload.tolerance)
-    assert check.ok, check
-    assert torch.get_num_threads() == before  # (building a step leaves threads alone)
+    numpy_grads = _grads(workload, "numpy")
+    scale = max(1.0, max(float(np.abs(g).max()) for g in numpy_grads))
+    assert len(numpy_grads) == len(REFERENCE[name])
+    for i, (summary, gradient) in enumerate(zip(REFERENCE[name], numpy_grads)):
+        assert _matches(summary, gradient, scale), (name, i)
+    # the check can fail: a gradient off by 0.1% of the largest at one stored entry
+    wrong = numpy_grads[0].copy().ravel()
+    wrong[REFERENCE[name][0]["positions"][0]] += 1e-3 * scale
+    assert not _matches(REFERENCE[name][0], wrong.reshape(numpy_grads[0].shape), scale)
+    if HAS_TORCH:  # and, where PyTorch is installed, the bench's own PyTorch step
+        import torch
+
+        before = torch.get_num_threads()
+        check = bench.compare_gradients(numpy_grads, _grads(workload, "torch", torch),
+                                        workload.tolerance)
+        assert check.ok, check
+        assert torch.get_num_threads() == before  # (building a step leaves threads alone)
 
 
 @pytest.mark.parametrize("name", list(bench.WORKLOADS))
