@@ -751,17 +751,19 @@ def test_check_graph_rechecks_each_step_without_disturbing_the_layer(kind):
 
 
 @pytest.mark.parametrize("kind", ["rnn", "lstm", "gru"])
-def test_changing_the_output_in_place_does_not_change_the_gradients(kind):
-    # the steps write their outputs into one buffer that backward reads again; the layer's
-    # output is that buffer, read-only: an in-place change (no_grad) works on a copy
+def test_changing_the_outputs_in_place_does_not_change_the_gradients(kind):
+    # the steps write their states into one buffer that backward reads again; the layer
+    # hands out copies (the output and the final state), writable as PyTorch's are
     layer, _ = _layer_and_cell(kind)
     x0 = np.random.default_rng(12).standard_normal((5, 2, 3))
-    output, h_n = layer(tg.Tensor(x0))[:2] if kind != "lstm" else (
-        layer(tg.Tensor(x0))[0], None)
+    output, state = layer(tg.Tensor(x0))
+    h_n = state[0] if kind == "lstm" else state
     loss = output.sum() * 1.0
     with tg.no_grad():
-        output *= 0.0  # under no_grad: in place, on a copy of the read-only buffer
-    assert np.all(output.numpy() == 0)
+        output *= 0.0  # in place, under no_grad
+    h_n.numpy()[...] = 0.0  # and straight into the array
+    output.numpy()[0] = 1.0
+    assert np.all(output.numpy()[1:] == 0) and np.all(h_n.numpy() == 0)
     loss.backward()
     reference, _ = _layer_and_cell(kind)
     reference(tg.Tensor(x0))[0].sum().backward()

@@ -111,10 +111,9 @@ class _Sequence:
     the steps.
 
     Forward: step t writes its output, the next state, into row t + 1 of `states`
-    (row 0 is the initial state), so the layer's output is those rows as they are, with
-    no copy, and h_{t-1} for every t is there too. Once the loop is over the buffer is
-    made read-only: an in-place change to the output (under no_grad) then works on a
-    copy, and cannot change what backward reads.
+    (row 0 is the initial state): the layer's output is those rows, copied once, and
+    h_{t-1} for every t is there too. (The layer hands out copies only, the output and
+    the final state, so nothing a caller does to them can change what backward reads.)
 
     Backward: dL/dW_hh = sum over t of dz_t^T h_{t-1} (dz_t: the gradient of step t's
     gates before their activations). Each step could return its own term, but that is T
@@ -157,21 +156,21 @@ class _Sequence:
         return self.states[t + 1]
 
     def finish(self) -> None:
-        """The loop is over: the states become read-only (see above)."""
+        """The loop is over: later runs of a step (tg.check_graph's) leave `states` be."""
         self.filling = False
-        self.states.flags.writeable = False
 
 
 class _StepOutputs(Function):
-    """The outputs of all the steps as one (T, batch, width) tensor: the rows of the
-    sequence's `states`, where the steps wrote them, so no copy is made. Backward hands
-    each step the row of the gradient that belongs to it (as Cat's backward does)."""
+    """The outputs of all the steps as one (T, batch, width) tensor: a copy of the rows of
+    the sequence's `states`, where the steps wrote them (one contiguous copy, where
+    joining the T outputs would be T). Backward hands each step the row of the gradient
+    that belongs to it (as Cat's backward does)."""
 
     @staticmethod
     def forward(ctx, *outputs, shared):
         if all(out.data.base is shared.states for out in outputs):
-            return shared.states[1:]
-        return np.stack([out.data for out in outputs])  # (re-run on other inputs: a copy)
+            return shared.states[1:].copy()
+        return np.stack([out.data for out in outputs])  # (re-run on other inputs)
 
     @staticmethod
     def backward(ctx, grad_output):
@@ -765,8 +764,6 @@ class _Recurrent(Module):
             outputs.append(state)
         if record is not None:
             record.finish()
-            for out in outputs:  # (the views made before the buffer was made read-only)
-                out.data.flags.writeable = False
         if record is not None and record.written == steps:  # the rows, as they are
             output = _StepOutputs.apply(*outputs, shared=record)
         else:  # (seq * batch, width) joined in one op, viewed as (seq, batch, width)
@@ -833,10 +830,11 @@ class _Recurrent(Module):
             output = output.swapaxes(0, 1)
         # the final states of all layers (and directions), (num_layers * directions,
         # batch, H), or (num_layers * directions, H) unbatched
+        # (joined even when there is one: a copy, never a view of the steps' states)
         count = len(finals)
         shape = (count, batch, self.hidden_size) if batched else (count, self.hidden_size)
-        parts = [(cat([f[i] for f in finals], axis=0) if count > 1 else finals[0][i])
-                 .reshape(shape) for i in range(len(finals[0]))]
+        parts = [cat([f[i] for f in finals], axis=0).reshape(shape)
+                 for i in range(len(finals[0]))]
         return output, (tuple(parts) if self.has_cell_state else parts[0])
 
     def extra_repr(self) -> str:
