@@ -1,13 +1,15 @@
-"""An LSTM training step, written once per backend: hand-written NumPy, tinygrad_edu, PyTorch.
+"""Recurrent training steps (LSTM, GRU, RNN), once per backend: NumPy by hand, tinygrad_edu,
+PyTorch.
 
-The step: an LSTM (input 32, hidden 128, one layer, time-major input) over 50 time steps
+The step: an LSTM, a GRU or an Elman RNN (input 32, hidden 128, one layer, time-major
+input) over 50 time steps
 of a batch of 32 sequences; a Linear(128, 1) on the last hidden state; the MSE loss
 against a target; backward (through time); an SGD update (lr 0.01, no momentum), the
 gradients cleared at the start of each step. float32. The three backends start from the
 same weights, drawn once in NumPy from PyTorch's default initialisation, and train on the
 same batch, step after step.
 
-Each `make_lstm_*` function returns `(step, state)`, the contract of the W1/W3 makers in
+Each maker in `MAKERS[kind]` returns `(step, state)`, the contract of the W1/W3 makers in
 `workloads.py`: `step()` runs one training step and returns that step's gradients as
 NumPy arrays (references, not copies: nothing extra is timed); `state()` returns, as
 NumPy arrays, the gradients of the last step and then the weights after it. Both use the
@@ -17,7 +19,7 @@ order
 
 so `run.check_training` can compare the backends before anything is timed.
 
-`python benchmarks/run.py --only LSTM` checks and times it (add `--profile` for a
+`python benchmarks/run.py --only LSTM,GRU,RNN` checks and times them (add `--profile` for a
 cProfile of the tinygrad_edu step).
 """
 
@@ -120,65 +122,7 @@ def make_lstm_numpy(lr: float = LR):
     return step, lambda: tuple(last["grads"]) + tuple(p.copy() for p in params)
 
 
-# --- tinygrad_edu --------------------------------------------------------------------------
-
-
-def make_lstm_tinygrad(tg, lr: float = LR):
-    """nn.LSTM + nn.Linear, F.mse_loss, tg.optim.SGD."""
-    x, target = lstm_data()
-    lstm, head = tg.nn.LSTM(INPUT, HIDDEN), tg.nn.Linear(HIDDEN, 1)
-    params = [lstm.weight_ih_l0, lstm.weight_hh_l0, lstm.bias_ih_l0, lstm.bias_hh_l0,
-              head.weight, head.bias]
-    for p, value in zip(params, lstm_init()):
-        p.data[...] = value
-    opt = tg.optim.SGD(params, lr=lr)
-    x, target = tg.Tensor(x), tg.Tensor(target)
-
-    def step():
-        opt.zero_grad()
-        _, (h_n, _) = lstm(x)
-        loss = tg.nn.functional.mse_loss(head(h_n[-1]), target)
-        loss.backward()
-        opt.step()
-        return tuple(p.grad.data for p in params)
-
-    def state():
-        return tuple(p.grad.data for p in params) + tuple(p.data.copy() for p in params)
-
-    return step, state
-
-
-# --- PyTorch -----------------------------------------------------------------------------
-
-
-def make_lstm_torch(torch, lr: float = LR):
-    """torch.nn.LSTM + torch.nn.Linear, F.mse_loss, torch.optim.SGD."""
-    x, target = lstm_data()
-    lstm, head = torch.nn.LSTM(INPUT, HIDDEN), torch.nn.Linear(HIDDEN, 1)
-    params = [lstm.weight_ih_l0, lstm.weight_hh_l0, lstm.bias_ih_l0, lstm.bias_hh_l0,
-              head.weight, head.bias]
-    with torch.no_grad():
-        for p, value in zip(params, lstm_init()):
-            p.copy_(torch.from_numpy(value))
-    opt = torch.optim.SGD(params, lr=lr)
-    x, target = torch.from_numpy(x), torch.from_numpy(target)
-
-    def step():
-        opt.zero_grad(set_to_none=True)
-        _, (h_n, _) = lstm(x)
-        loss = torch.nn.functional.mse_loss(head(h_n[-1]), target)
-        loss.backward()
-        opt.step()
-        return tuple(p.grad.numpy() for p in params)
-
-    def state():
-        return (tuple(p.grad.numpy() for p in params)
-                + tuple(p.detach().numpy().copy() for p in params))
-
-    return step, state
-
-
-# --- GRU and RNN: the same step (50 steps, batch 32, input 32, hidden 128, MSE on a head) --
+# --- GRU and RNN by hand: the same step (50 steps, batch 32, input 32, hidden 128) -------
 
 
 def make_gru_numpy(lr: float = LR):
@@ -270,6 +214,9 @@ def make_rnn_numpy(lr: float = LR):
     return step, lambda: tuple(last["grads"]) + tuple(p.copy() for p in params)
 
 
+# --- tinygrad_edu and PyTorch: the same code for the three layers ------------------------
+
+
 def make_recurrent_tinygrad(tg, kind: str, lr: float = LR):
     """nn.LSTM, nn.GRU or nn.RNN + nn.Linear, F.mse_loss, tg.optim.SGD."""
     x, target = lstm_data()
@@ -324,13 +271,8 @@ def make_recurrent_torch(torch, kind: str, lr: float = LR):
     return step, state
 
 
-MAKERS = {
-    "LSTM": {"numpy": make_lstm_numpy, "tinygrad_edu": make_lstm_tinygrad,
-             "torch": make_lstm_torch},
-    "GRU": {"numpy": make_gru_numpy,
-            "tinygrad_edu": lambda tg: make_recurrent_tinygrad(tg, "GRU"),
-            "torch": lambda torch: make_recurrent_torch(torch, "GRU")},
-    "RNN": {"numpy": make_rnn_numpy,
-            "tinygrad_edu": lambda tg: make_recurrent_tinygrad(tg, "RNN"),
-            "torch": lambda torch: make_recurrent_torch(torch, "RNN")},
-}
+MAKERS = {kind: {"numpy": make_numpy,
+                 "tinygrad_edu": lambda tg, kind=kind: make_recurrent_tinygrad(tg, kind),
+                 "torch": lambda torch, kind=kind: make_recurrent_torch(torch, kind)}
+          for kind, make_numpy in (("LSTM", make_lstm_numpy), ("GRU", make_gru_numpy),
+                                   ("RNN", make_rnn_numpy))}
