@@ -168,12 +168,42 @@ class Workload:
         return self.torch_step(torch)
 
 
+class _Classifier(Workload):
+    """A classifier's training step (the MLP, the CNN): `data()` gives the inputs, the
+    labels and the weights, `_layers(nn)` the model in torch.nn's terms (tinygrad_edu's
+    nn has the same), trained with cross-entropy and SGD."""
+
+    def data(self):
+        raise NotImplementedError
+
+    def _layers(self, nn):
+        raise NotImplementedError
+
+    def tinygrad_step(self) -> Step:
+        x, labels, weights = self.data()
+        model = self._layers(tg.nn)
+        params = list(model.parameters())
+        _set_weights(params, weights)
+        x = tg.Tensor(x)
+        return _tinygrad_training(
+            params, lambda: tg.nn.functional.cross_entropy(model(x), labels))
+
+    def torch_step(self, torch) -> Step:
+        x, labels, weights = self.data()
+        model = self._layers(torch.nn)
+        params = list(model.parameters())
+        _set_torch_weights(torch, params, weights)
+        x, labels = torch.from_numpy(x), torch.from_numpy(labels)
+        return _torch_training(
+            torch, params, lambda: torch.nn.functional.cross_entropy(model(x), labels))
+
+
 # ---------------------------------------------------------------------------------------
 # mlp: Linear 784 -> 256, ReLU, Linear 256 -> 256, ReLU, Linear 256 -> 10, cross-entropy
 # ---------------------------------------------------------------------------------------
 
 
-class MLP(Workload):
+class MLP(_Classifier):
     name, label, steps = "mlp", "MLP step", 10
     sizes, batch = (784, 256, 256, 10), 128
 
@@ -216,24 +246,6 @@ class MLP(Workload):
         for fan_in, fan_out in zip(self.sizes[:-1], self.sizes[1:]):
             layers += [nn.Linear(fan_in, fan_out), nn.ReLU()]
         return nn.Sequential(*layers[:-1])  # (no ReLU on the logits)
-
-    def tinygrad_step(self) -> Step:
-        x, labels, weights = self.data()
-        model = self._layers(tg.nn)
-        params = list(model.parameters())  # W1, b1, W2, b2, W3, b3
-        _set_weights(params, weights)
-        x = tg.Tensor(x)
-        return _tinygrad_training(
-            params, lambda: tg.nn.functional.cross_entropy(model(x), labels))
-
-    def torch_step(self, torch) -> Step:
-        x, labels, weights = self.data()
-        model = self._layers(torch.nn)
-        params = list(model.parameters())
-        _set_torch_weights(torch, params, weights)
-        x, labels = torch.from_numpy(x), torch.from_numpy(labels)
-        return _torch_training(
-            torch, params, lambda: torch.nn.functional.cross_entropy(model(x), labels))
 
 
 # ---------------------------------------------------------------------------------------
@@ -355,7 +367,7 @@ def _col2im(d_cols: np.ndarray, x_shape: tuple, k: int) -> np.ndarray:
     return dx
 
 
-class CNN(Workload):
+class CNN(_Classifier):
     name, label, steps = "cnn", "CNN step", 3
     batch, side, channels, kernel, classes = 32, 28, (1, 8, 16), 3, 10
 
@@ -417,24 +429,6 @@ class CNN(Workload):
         return nn.Sequential(nn.Conv2d(c0, c1, self.kernel), nn.ReLU(),
                              nn.Conv2d(c1, c2, self.kernel), nn.ReLU(),
                              nn.Flatten(), nn.Linear(self.flat, self.classes))
-
-    def tinygrad_step(self) -> Step:
-        x, labels, weights = self.data()
-        model = self._layers(tg.nn)
-        params = list(model.parameters())
-        _set_weights(params, weights)
-        x = tg.Tensor(x)
-        return _tinygrad_training(
-            params, lambda: tg.nn.functional.cross_entropy(model(x), labels))
-
-    def torch_step(self, torch) -> Step:
-        x, labels, weights = self.data()
-        model = self._layers(torch.nn)
-        params = list(model.parameters())
-        _set_torch_weights(torch, params, weights)
-        x, labels = torch.from_numpy(x), torch.from_numpy(labels)
-        return _torch_training(
-            torch, params, lambda: torch.nn.functional.cross_entropy(model(x), labels))
 
 
 # ---------------------------------------------------------------------------------------
