@@ -103,14 +103,21 @@ def _module_name(path: Path) -> str:
     return f"tinygrad_edu_exercise_{stem}"
 
 
+def student_lines(error: BaseException, path: Path, limit: int = 3) -> list[str]:
+    """The lines of the student's file that an exception went through, the last ones:
+    "line 12: return x / 0"."""
+    path = Path(path).resolve()
+    frames = [frame for frame in traceback.extract_tb(error.__traceback__)
+              if Path(frame.filename).resolve() == path]
+    return [f"line {frame.lineno}: {(frame.line or '').strip()}" for frame in frames[-limit:]]
+
+
 def _import_summary(error: BaseException, path: Path) -> str:
     """A short account of an exception raised while importing the student's file:
     the lines of that file it went through, then the exception itself."""
     if isinstance(error, SyntaxError):
         return "".join(traceback.format_exception_only(type(error), error)).rstrip()
-    frames = [frame for frame in traceback.extract_tb(error.__traceback__)
-              if Path(frame.filename).resolve() == path]
-    lines = [f'  line {frame.lineno}: {(frame.line or "").strip()}' for frame in frames[-3:]]
+    lines = [f"  {line}" for line in student_lines(error, path)]
     lines.append(f"{type(error).__name__}: {error}")
     return "\n".join(lines)
 

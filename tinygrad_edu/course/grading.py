@@ -18,7 +18,6 @@ once, with its hints, then one line that says how many checks passed.
 from __future__ import annotations
 
 import textwrap
-import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -62,14 +61,6 @@ class NotWritten(Exception):
 # --- running the student's code ---------------------------------------------------------
 
 
-def student_lines(error: BaseException, path: Path, limit: int = 3) -> list[str]:
-    """The lines of the student's file that an exception went through, last ones."""
-    path = Path(path).resolve()
-    frames = [frame for frame in traceback.extract_tb(error.__traceback__)
-              if Path(frame.filename).resolve() == path]
-    return [f"line {frame.lineno}: {(frame.line or '').strip()}" for frame in frames[-limit:]]
-
-
 def error_row(case: str, error: BaseException, path: Path, hints=()) -> Row:
     """The row of a case whose code raised: the exception, where, and why maybe."""
     if isinstance(error, NotImplementedError):
@@ -81,7 +72,7 @@ def error_row(case: str, error: BaseException, path: Path, hints=()) -> Row:
     name = type(error).__name__
     message = str(error).strip().splitlines()
     details = [f"{name}: {message[0]}" if message else name]
-    details += [f"  {line}" for line in student_lines(error, path)]
+    details += [f"  {line}" for line in grader.student_lines(error, path)]
     return Row(case, False, f"raised {name}", details, list(hints))
 
 
