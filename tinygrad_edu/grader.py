@@ -409,6 +409,25 @@ def _details(result: Result) -> list[str]:
     return lines
 
 
+def grouped_failures(groups: dict, total: int, noun: str) -> list[str]:
+    """The lines below a table: each group of failed rows, [(label, text), ...], said
+    once under a heading that names its rows; a group whose rows share the mistake but
+    not the numbers shows its first row's text ("..., such as case 1 central")."""
+    lines = []
+    for members in groups.values():
+        labels = [label for label, _ in members]
+        if len(labels) == total > 1:
+            where = f"every {noun} ({len(labels)})"
+        else:
+            where = ", ".join(labels)
+            if len(labels) > 4 or len(where) > 60:
+                where = f"{labels[0]} and {len(labels) - 1} more"
+        if len({text for _, text in members}) > 1:  # the same hints, other numbers
+            where += f", such as {labels[0]}"
+        lines += ["", f"{where}:", members[0][1]]
+    return lines
+
+
 def _mistake(result: Result) -> tuple | None:
     """What a failed row's hints say, input by input: rows that agree on it show one
     mistake (their worst elements differ). None when some wrong input has no hint."""
@@ -436,17 +455,7 @@ def format_table(target: Target, results: list[Result], seed: int = 0) -> str:
             text = "\n".join(_details(r))
             groups.setdefault(_mistake(r) or text, []).append(
                 (f"case {r.case.number} {r.method}", text))
-    for members in groups.values():
-        labels = [label for label, _ in members]
-        if len(labels) == len(results) > 1:
-            where = f"every check ({len(labels)})"
-        else:
-            where = ", ".join(labels)
-            if len(labels) > 4 or len(where) > 60:
-                where = f"{labels[0]} and {len(labels) - 1} more"
-        if len({text for _, text in members}) > 1:  # the same hints, other numbers
-            where += f", such as {labels[0]}"
-        lines += ["", f"{where}:", members[0][1]]
+    lines += grouped_failures(groups, len(results), "check")
 
     passed = sum(r.passed for r in results)
     lines.append("")

@@ -197,18 +197,8 @@ def format_rows(title: str, path: Path, rows: list[Row]) -> str:
             text = "\n".join([_fill(d, "  ") for d in r.details]
                              + [_fill(f"hint: {h}", "  ") for h in r.hints])
             key = (r.reason, tuple(r.hints)) if r.hints else text
-            groups.setdefault(key, []).append((number, text))
-    for members in groups.values():
-        numbers = [number for number, _ in members]
-        if len(numbers) == len(rows) > 1:
-            where = f"every case ({len(numbers)})"
-        elif len(numbers) <= 4:
-            where = ", ".join(f"case {n}" for n in numbers)
-        else:
-            where = f"case {numbers[0]} and {len(numbers) - 1} more"
-        if len({text for _, text in members}) > 1:
-            where += f", such as case {numbers[0]}"
-        lines += ["", f"{where}:", members[0][1]]
+            groups.setdefault(key, []).append((f"case {number}", text))
+    lines += grader.grouped_failures(groups, len(rows), "case")
     passed = sum(r.passed for r in rows)
     lines.append("")
     if passed == len(rows):
