@@ -33,6 +33,7 @@ from ..dtypes import get_default_dtype
 from ..engine import Function, SparseGrad
 from ..functions import cat
 from ..grad_mode import is_grad_enabled
+from ..ops import sigmoid_array
 from ..tensor import Tensor
 from . import functional as F
 from . import init
@@ -230,15 +231,6 @@ class _FusedStep(Function):
                 _array(rows.sum(axis=0)) if need_b else None)
 
 
-def _sigmoid_inplace(z: np.ndarray) -> np.ndarray:
-    """z = 1 / (1 + e^-z), written into z (see ops.sigmoid_array for the overflow)."""
-    np.negative(z, out=z)
-    with np.errstate(over="ignore"):
-        np.exp(z, out=z)
-    z += 1
-    return np.reciprocal(z, out=z)
-
-
 def _array(value: np.ndarray) -> Tensor:
     return Tensor._make(value, False, None)
 
@@ -326,9 +318,9 @@ class LSTMStep(_FusedStep):
         acts = h @ (w_hh.data.T if out is None else shared.w_hh_t)  # (batch, 4H), new:
         acts += x_proj.data[t]                                      # [i | f | g | o]
         # the activations, in place: sigmoid on i, f and o, tanh on g
-        _sigmoid_inplace(acts[:, :2 * size])
+        sigmoid_array(acts[:, :2 * size], out=acts[:, :2 * size])
         np.tanh(acts[:, 2 * size:3 * size], out=acts[:, 2 * size:3 * size])
-        _sigmoid_inplace(acts[:, 3 * size:])
+        sigmoid_array(acts[:, 3 * size:], out=acts[:, 3 * size:])
         i, f, g, o = (acts[:, k * size:(k + 1) * size] for k in range(4))
         if out is None:
             out = np.empty(state.shape, dtype=acts.dtype)
@@ -412,7 +404,7 @@ class GRUStep(_FusedStep):
             hp += b_hh.data
         xp = x_proj.data[t]
         rz = xp[:, :2 * size] + hp[:, :2 * size]
-        _sigmoid_inplace(rz)
+        sigmoid_array(rz, out=rz)
         r, z = rz[:, :size], rz[:, size:]
         n = hp[:, 2 * size:] * r
         n += xp[:, 2 * size:]
